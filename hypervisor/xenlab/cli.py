@@ -1,0 +1,263 @@
+"""Command line of hypervisor/lab."""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+from . import common, image, vm
+from .common import LabError, log
+
+
+def _rundir():
+    return common.run_dir()
+
+
+def _host(name):
+    host = vm.Host(_rundir(), name)
+    if not host.running():
+        raise LabError("%s is not running (try `lab up`)" % name)
+    return host
+
+
+def _running_hosts():
+    return [h for h in vm.all_hosts(_rundir()) if h.running()]
+
+
+def cmd_build(args):
+    common.ensure_prereqs()
+    img = image.Image()
+    t0 = time.time()
+    path = img.ensure()
+    print("base image: %s (%.0f s)" % (path, time.time() - t0))
+
+
+def cmd_up(args):
+    t0 = time.time()
+    common.ensure_prereqs()
+    img = image.Image()
+    base = img.ensure()
+    rundir = _rundir()
+    switch = vm.Switch(rundir)
+    switch.start()
+    hosts = [vm.Host(rundir, "lab%d" % i) for i in range(1, args.hosts + 1)]
+    taken = {h.port for h in vm.all_hosts(rundir) if h.running()}
+    started = []
+    for host in hosts:
+        if host.running():
+            log("%s already running (ssh port %s)" % (host.name, host.port))
+            continue
+        port = host.pick_port(taken)
+        taken.add(port)
+        host.start(base, args.memory, port, switch)
+        started.append(host)
+        log("%s started (pid %s, ssh 127.0.0.1:%d)" % (host.name, host.pid(), port))
+    for host in hosts:
+        host.wait_ssh(args.timeout)
+    log("all hosts reachable over SSH after %.0f s" % (time.time() - t0))
+    inv = _write_inventory(os.path.join(rundir, "inventory.yml"))
+    for host in hosts:
+        print("%s: ssh -i %s -p %d root@127.0.0.1   (shared net %s; or: %s ssh %s)"
+              % (host.name, image.ssh_key_path(), host.port, image.shared_ip(host.index),
+                 sys.argv[0], host.name))
+    print("inventory: %s" % inv)
+
+
+def cmd_status(args):
+    rundir = _rundir()
+    hosts = vm.all_hosts(rundir)
+    switch = vm.Switch(rundir)
+    print("run dir: %s" % rundir)
+    print("switch: %s" % ("running" if switch.running() else "stopped"))
+    if not hosts:
+        print("no hosts")
+    for host in hosts:
+        st = host.state()
+        if host.running():
+            ssh = "ssh ok" if host.ssh_ok(timeout=5) else "ssh not answering"
+            print("%s: running pid %d, ssh 127.0.0.1:%s, %s MiB, shared net %s, %s"
+                  % (host.name, host.pid(), st.get("ssh_port"), st.get("memory"),
+                     image.shared_ip(host.index), ssh))
+        else:
+            print("%s: stopped" % host.name)
+        snaps = st.get("snapshots") or []
+        if snaps:
+            print("  snapshots: %s" % ", ".join(snaps))
+    return 0
+
+
+def cmd_ssh(args):
+    host = _host(args.host)
+    cmd = list(args.command)
+    if cmd and cmd[0] == "--":
+        cmd = cmd[1:]
+    argv = host.ssh_argv(tty=not cmd and sys.stdin.isatty()) + cmd
+    sys.stdout.flush()
+    os.execvp(argv[0], argv)
+
+
+def cmd_console(args):
+    host = vm.Host(_rundir(), args.host)
+    if not os.path.exists(host.console_log):
+        raise LabError("no console log for %s" % args.host)
+    if args.follow:
+        os.execvp("tail", ["tail", "-n", str(args.lines), "-F", host.console_log])
+    sys.stdout.write(host.console_tail(args.lines))
+    return 0
+
+
+def _check_name(name):
+    if not name or not all(c.isalnum() or c in "-_." for c in name):
+        raise LabError("bad snapshot name %r" % name)
+
+
+def cmd_snapshot(args):
+    _check_name(args.name)
+    hosts = _running_hosts()
+    if not hosts:
+        raise LabError("no running hosts")
+    for host in hosts:
+        t0 = time.time()
+        # flush guest file system buffers so the snapshot is tidy
+        subprocess.run(host.ssh_argv() + ["sync"], stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+        out = host.monitor("savevm " + args.name)
+        if "rror" in out:
+            raise LabError("%s: savevm failed: %s" % (host.name, out))
+        snaps = [s for s in host.state().get("snapshots", []) if s != args.name] + [args.name]
+        host.save_state(snapshots=snaps)
+        print("%s: snapshot %s saved (%.1f s)" % (host.name, args.name, time.time() - t0))
+    return 0
+
+
+def cmd_restore(args):
+    _check_name(args.name)
+    hosts = _running_hosts()
+    if not hosts:
+        raise LabError("no running hosts")
+    for host in hosts:
+        t0 = time.time()
+        out = host.monitor("loadvm " + args.name)
+        if "rror" in out or "not exist" in out or "not found" in out.lower():
+            raise LabError("%s: loadvm %s failed: %s" % (host.name, args.name, out))
+        host.monitor("cont")
+    for host in hosts:
+        host.wait_ssh(args.timeout)
+        # the clock stood still while the snapshot was stored
+        subprocess.run(host.ssh_argv() + ["date -s @%d >/dev/null" % int(time.time())],
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=60)
+        print("%s: restored %s, ssh ok after %.1f s" % (host.name, args.name, time.time() - t0))
+    return 0
+
+
+def _write_inventory(path):
+    hosts = _running_hosts()
+    key = image.ssh_key_path()
+    lines = ["# Ansible inventory of the running xenops lab hosts (written by hypervisor/lab)",
+             "all:", "  children:", "    xen_hosts:", "      hosts:"]
+    if not hosts:
+        lines[-1] += " {}"
+    for host in hosts:
+        lines += [
+            "        %s:" % host.name,
+            "          ansible_host: 127.0.0.1",
+            "          ansible_port: %d" % host.port,
+            "          ansible_user: root",
+            "          ansible_ssh_private_key_file: %s" % key,
+            "          ansible_ssh_common_args: '-o StrictHostKeyChecking=no"
+            " -o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes'",
+            "          ansible_python_interpreter: /usr/bin/python3",
+            "          xenops_lab_shared_ip: %s" % image.shared_ip(host.index),
+        ]
+    text = "\n".join(lines) + "\n"
+    if path == "-":
+        sys.stdout.write(text)
+        return "-"
+    path = os.path.abspath(path)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as fh:
+        fh.write(text)
+    return path
+
+
+def cmd_inventory(args):
+    path = args.path or os.path.join(_rundir(), "inventory.yml")
+    out = _write_inventory(path)
+    if out != "-":
+        print(out)
+    return 0
+
+
+def cmd_down(args):
+    rundir = _rundir()
+    for host in vm.all_hosts(rundir):
+        was = host.running()
+        host.stop()
+        if was:
+            print("%s: stopped" % host.name)
+        if args.wipe:
+            for path in (host.overlay, host.data, host.state_file):
+                if os.path.exists(path):
+                    os.unlink(path)
+    vm.Switch(rundir).stop()
+    if args.wipe:
+        inv = os.path.join(rundir, "inventory.yml")
+        if os.path.exists(inv):
+            os.unlink(inv)
+    return 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="lab", description="Local QEMU lab of Debian 12 Xen hosts.")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+
+    p = sub.add_parser("up", help="build the image if needed and boot the hosts")
+    p.add_argument("--hosts", type=int, default=1)
+    p.add_argument("--memory", type=int, default=2048, help="MiB per host (default 2048)")
+    p.add_argument("--timeout", type=int, default=600, help="seconds to wait for SSH")
+    p.set_defaults(func=cmd_up)
+
+    p = sub.add_parser("build", help="build the base image only")
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("status", help="show the hosts")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("ssh", help="ssh into a host: lab ssh lab1 [-- CMD...]")
+    p.add_argument("host")
+    p.add_argument("command", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_ssh)
+
+    p = sub.add_parser("console", help="print (or follow with -f) a host's serial log")
+    p.add_argument("host")
+    p.add_argument("-f", "--follow", action="store_true")
+    p.add_argument("-n", "--lines", type=int, default=100)
+    p.set_defaults(func=cmd_console)
+
+    p = sub.add_parser("snapshot", help="savevm NAME on every running host")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_snapshot)
+
+    p = sub.add_parser("restore", help="loadvm NAME on every running host")
+    p.add_argument("name")
+    p.add_argument("--timeout", type=int, default=300)
+    p.set_defaults(func=cmd_restore)
+
+    p = sub.add_parser("inventory", help="write an Ansible inventory (default RUN_DIR/inventory.yml, - for stdout)")
+    p.add_argument("path", nargs="?")
+    p.set_defaults(func=cmd_inventory)
+
+    p = sub.add_parser("down", help="stop every lab process")
+    p.add_argument("--wipe", action="store_true", help="also delete the host disks (overlays, data disks)")
+    p.set_defaults(func=cmd_down)
+
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except LabError as exc:
+        print("lab: error: %s" % exc, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,170 @@
+"""Shared helpers: paths, logging, running commands, host prerequisites."""
+
+import glob
+import os
+import shutil
+import subprocess
+import sys
+
+HYPERVISOR_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class LabError(Exception):
+    """A failure to report to the user without a traceback."""
+
+
+def log(msg):
+    print("lab: " + msg, file=sys.stderr, flush=True)
+
+
+def run(argv, check=True, **kwargs):
+    """Run a command, raising LabError with its output on failure."""
+    proc = subprocess.run(argv, **kwargs)
+    if check and proc.returncode != 0:
+        detail = ""
+        for stream in (getattr(proc, "stdout", None), getattr(proc, "stderr", None)):
+            if stream:
+                text = stream if isinstance(stream, str) else stream.decode("utf-8", "replace")
+                detail += "\n" + text.strip()[-3000:]
+        raise LabError("command failed (rc=%d): %s%s" % (proc.returncode, " ".join(argv), detail))
+    return proc
+
+
+def run_dir():
+    path = os.environ.get("XENOPS_LAB_RUN_DIR") or os.path.join(HYPERVISOR_DIR, ".run")
+    os.makedirs(path, exist_ok=True)
+    return os.path.abspath(path)
+
+
+def cache_dir():
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    path = os.path.join(base, "xenops-lab")
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+# command -> Debian package that provides it
+PREREQS = {
+    "qemu-system-x86_64": "qemu-system-x86",
+    "qemu-img": "qemu-utils",
+    "debootstrap": "debootstrap",
+    "mkfs.ext4": "e2fsprogs",
+    "sfdisk": "fdisk",
+    "ssh": "openssh-client",
+    "ssh-keygen": "openssh-client",
+    "vde_switch": "vde2",
+}
+
+
+def _which(cmd):
+    return shutil.which(cmd) or shutil.which(cmd, path="/usr/sbin:/sbin:/usr/bin:/bin")
+
+
+def ensure_prereqs(commands=None):
+    """Make sure the host commands exist; install them with apt-get as root."""
+    commands = list(commands or PREREQS)
+    missing = [c for c in commands if not _which(c)]
+    if not missing:
+        return
+    if os.geteuid() != 0:
+        raise LabError(
+            "missing host commands: %s (install Debian packages: %s)"
+            % (", ".join(missing), " ".join(sorted({PREREQS[c] for c in missing})))
+        )
+    pkgs = sorted({PREREQS[c] for c in missing})
+    log("installing host packages: " + " ".join(pkgs))
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    run(["apt-get", "update", "-qq"], env=env)
+    run(["apt-get", "install", "-y", "-qq", "--no-install-recommends"] + pkgs, env=env)
+    still = [c for c in commands if not _which(c)]
+    if still:
+        raise LabError("still missing after install: " + ", ".join(still))
+
+
+def which(cmd):
+    path = _which(cmd)
+    if not path:
+        raise LabError("command not found: " + cmd)
+    return path
+
+
+def _parse_deb822(text):
+    stanzas, cur = [], {}
+    key = None
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        if not line.strip():
+            if cur:
+                stanzas.append(cur)
+            cur, key = {}, None
+            continue
+        if line[0] in " \t" and key:
+            cur[key] += " " + line.strip()
+            continue
+        if ":" in line:
+            key, val = line.split(":", 1)
+            key = key.strip().lower()
+            cur[key] = val.strip()
+    if cur:
+        stanzas.append(cur)
+    return stanzas
+
+
+def host_apt_sources():
+    """Return [(uri, suites, components)] of the host's deb entries."""
+    entries = []
+    for path in sorted(glob.glob("/etc/apt/sources.list.d/*.sources")):
+        try:
+            with open(path) as fh:
+                text = fh.read()
+        except OSError:
+            continue
+        for st in _parse_deb822(text):
+            if "deb" not in st.get("types", "").split():
+                continue
+            if st.get("enabled", "yes").lower() == "no":
+                continue
+            for uri in st.get("uris", "").split():
+                entries.append((uri, st.get("suites", "").split(), st.get("components", "main").split()))
+    for path in ["/etc/apt/sources.list"] + sorted(glob.glob("/etc/apt/sources.list.d/*.list")):
+        try:
+            with open(path) as fh:
+                lines = fh.read().splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            parts = line.split("#", 1)[0].split()
+            if len(parts) < 3 or parts[0] != "deb":
+                continue
+            parts = [p for p in parts[1:] if not p.startswith("[")]
+            # drop an options block like [arch=amd64 signed-by=...]
+            if parts and parts[0].endswith("]"):
+                parts = parts[1:]
+            if len(parts) >= 2:
+                entries.append((parts[0], [parts[1]], parts[2:] or ["main"]))
+    return entries
+
+
+def debian_mirror(suite="bookworm"):
+    """The Debian archive URI: $XENOPS_LAB_MIRROR or the host's apt configuration."""
+    env = os.environ.get("XENOPS_LAB_MIRROR")
+    if env:
+        return env.rstrip("/")
+    for uri, suites, _ in host_apt_sources():
+        if suite in suites and "security" not in uri:
+            return uri.rstrip("/")
+    for uri, suites, _ in host_apt_sources():
+        if any(not s.endswith(("-security", "/updates")) for s in suites) and "security" not in uri:
+            return uri.rstrip("/")
+    raise LabError("cannot find a Debian mirror in the host's apt sources; set XENOPS_LAB_MIRROR")
+
+
+def debian_security_mirror(suite="bookworm"):
+    env = os.environ.get("XENOPS_LAB_SECURITY_MIRROR")
+    if env:
+        return env.rstrip("/")
+    for uri, suites, _ in host_apt_sources():
+        if suite + "-security" in suites:
+            return uri.rstrip("/")
+    return None

@@ -1,0 +1,383 @@
+"""Build the lab's base disk image (Debian 12 via debootstrap, no Xen).
+
+Two cached stages under ${XDG_CACHE_HOME:-~/.cache}/xenops-lab/:
+
+* rootfs-<hash>.tar: the debootstrap result (slow, ~5 min), keyed by suite,
+  package list and mirror.
+* base-<hash>.qcow2 (+ .vmlinuz/.initrd): the bootable image, keyed by the
+  rootfs hash, the guest configuration files and the lab SSH public key.
+
+No loop devices or mounts are used: the ext4 root file system is written
+straight into the partition of a raw image with ``mkfs.ext4 -d -E offset=``.
+GRUB is installed by a first boot (direct kernel boot) inside QEMU, which
+then powers off.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+from . import common
+from .common import LabError, log, run
+
+BUILD_VERSION = "3"
+SUITE = "bookworm"
+VARIANT = "minbase"
+PACKAGES = [
+    "ca-certificates",
+    "grub-pc",
+    "iproute2",
+    "iputils-ping",
+    "kmod",
+    "less",
+    "linux-image-amd64",
+    "lvm2",
+    "netbase",
+    "openssh-server",
+    "procps",
+    "python3",
+    "python3-apt",
+    "sudo",
+    "systemd-sysv",
+    "udev",
+]
+IMAGE_SIZE_MIB = 10240
+PART_OFFSET_MIB = 1
+MAX_HOSTS = 20
+FIRSTBOOT_MARKER = "XENOPS-LAB-FIRSTBOOT-OK"
+
+
+def shared_ip(n):
+    return "10.99.0.%d" % (10 + n)
+
+
+def shared_mac(n):
+    return "52:54:00:99:00:%02x" % n
+
+
+def ssh_key_path():
+    """The lab's SSH private key, created once (ed25519, no passphrase)."""
+    keydir = os.path.join(common.cache_dir(), "ssh")
+    os.makedirs(keydir, mode=0o700, exist_ok=True)
+    key = os.path.join(keydir, "id_ed25519")
+    if not os.path.exists(key):
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "xenops-lab", "-f", key],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return key
+
+
+def _sources(mirror, security):
+    text = "Types: deb\nURIs: %s\nSuites: %s %s-updates\nComponents: main\n" \
+           "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n" % (mirror, SUITE, SUITE)
+    if security:
+        text += "\nTypes: deb\nURIs: %s\nSuites: %s-security\nComponents: main\n" \
+                "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n" % (security, SUITE)
+    return text
+
+
+def guest_files(pubkey, mirror, security):
+    """Files written into the root file system: {path: (mode, content)}."""
+    files = {}
+    files["/etc/hostname"] = (0o644, "lab\n")
+    hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+    hosts += "".join("%s\tlab%d\n" % (shared_ip(n), n) for n in range(1, MAX_HOSTS + 1))
+    files["/etc/hosts"] = (0o644, hosts)
+    files["/etc/fstab"] = (0o644, "/dev/sda1 / ext4 errors=remount-ro 0 1\n")
+    files["/etc/resolv.conf"] = (0o644, "nameserver 10.0.2.3\n")
+    files["/etc/apt/sources.list.d/debian.sources"] = (0o644, _sources(mirror, security))
+    files["/etc/apt/apt.conf.d/80xenops-lab"] = (
+        0o644, 'APT::Install-Recommends "false";\nAcquire::Languages "none";\n')
+    files["/root/.ssh/authorized_keys"] = (0o600, pubkey.strip() + "\n")
+    files["/etc/ssh/sshd_config.d/xenops-lab.conf"] = (
+        0o644, "PermitRootLogin prohibit-password\nUseDNS no\n")
+    files["/etc/default/grub.d/xenops-lab.cfg"] = (0o644, "\n".join([
+        'GRUB_TIMEOUT=1',
+        'GRUB_TERMINAL="serial"',
+        'GRUB_SERIAL_COMMAND="serial --unit=0 --speed=115200"',
+        'GRUB_CMDLINE_LINUX="net.ifnames=0 biosdevname=0"',
+        'GRUB_CMDLINE_LINUX_DEFAULT="console=ttyS0,115200 loglevel=4"',
+        'GRUB_DISABLE_OS_PROBER=true',
+        '']))
+    # NIC 1: DHCP from QEMU user networking.
+    files["/etc/systemd/network/10-eth0.network"] = (
+        0o644, "[Match]\nName=eth0\n\n[Network]\nDHCP=ipv4\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n")
+    # NIC 2: the shared lab network, static address derived from the MAC.
+    for n in range(1, MAX_HOSTS + 1):
+        files["/etc/systemd/network/20-lab%d.network" % n] = (
+            0o644,
+            "[Match]\nMACAddress=%s\n\n[Network]\nAddress=%s/24\nLinkLocalAddressing=no\n"
+            "IPv6AcceptRA=no\n" % (shared_mac(n), shared_ip(n)))
+    # Host name from the SMBIOS serial QEMU is given (-smbios type=1,serial=labN).
+    files["/usr/local/sbin/xenops-lab-hostname"] = (0o755, """#!/bin/sh
+serial=$(cat /sys/class/dmi/id/product_serial 2>/dev/null)
+case "$serial" in
+  lab[0-9]*)
+    hostname "$serial"
+    [ "$(cat /etc/hostname 2>/dev/null)" = "$serial" ] || echo "$serial" > /etc/hostname
+    ;;
+esac
+exit 0
+""")
+    files["/etc/systemd/system/xenops-lab-hostname.service"] = (0o644, """[Unit]
+Description=Set the lab host name from the SMBIOS serial
+DefaultDependencies=no
+After=local-fs.target
+Before=network-pre.target sysinit.target
+Wants=network-pre.target
+
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/xenops-lab-hostname
+RemainAfterExit=yes
+
+[Install]
+WantedBy=sysinit.target
+""")
+    files["/usr/local/sbin/xenops-lab-firstboot"] = (0o755, """#!/bin/sh
+# Runs once while the base image is built: install GRUB into the MBR, then power off.
+set -e
+exec > /dev/ttyS0 2>&1
+echo "xenops-lab firstboot: installing grub"
+grub-install --target=i386-pc /dev/sda
+update-grub
+apt-get clean
+mkdir -p /var/lib/xenops-lab
+touch /var/lib/xenops-lab/firstboot-done
+sync
+echo "%s"
+""" % FIRSTBOOT_MARKER)
+    files["/etc/systemd/system/xenops-lab-firstboot.service"] = (0o644, """[Unit]
+Description=Install the boot loader of the lab base image
+ConditionPathExists=!/var/lib/xenops-lab/firstboot-done
+After=local-fs.target
+
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/xenops-lab-firstboot
+SuccessAction=poweroff-force
+FailureAction=poweroff-force
+
+[Install]
+WantedBy=multi-user.target
+""")
+    return files
+
+
+ENABLE_UNITS = {
+    # unit: target.wants directory
+    "xenops-lab-hostname.service": "sysinit.target.wants",
+    "xenops-lab-firstboot.service": "multi-user.target.wants",
+}
+SYSTEM_UNITS = {
+    "systemd-networkd.service": "multi-user.target.wants",
+    "systemd-networkd.socket": "sockets.target.wants",
+}
+MASK_UNITS = ["systemd-networkd-wait-online.service"]
+
+
+def _hash(obj):
+    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def rootfs_inputs(mirror):
+    return {"build_version": BUILD_VERSION, "suite": SUITE, "variant": VARIANT,
+            "packages": PACKAGES, "mirror": mirror}
+
+
+def image_inputs(mirror, security, pubkey):
+    return {"rootfs": _hash(rootfs_inputs(mirror)), "build_version": BUILD_VERSION,
+            "files": guest_files(pubkey, mirror, security), "size": IMAGE_SIZE_MIB,
+            "units": [ENABLE_UNITS, SYSTEM_UNITS, MASK_UNITS]}
+
+
+class Image:
+    def __init__(self):
+        self.mirror = common.debian_mirror(SUITE)
+        self.security = common.debian_security_mirror(SUITE)
+        self.key = ssh_key_path()
+        with open(self.key + ".pub") as fh:
+            self.pubkey = fh.read()
+        self.cache = common.cache_dir()
+        self.rootfs_id = _hash(rootfs_inputs(self.mirror))
+        self.image_id = _hash(image_inputs(self.mirror, self.security, self.pubkey))
+        self.rootfs_tar = os.path.join(self.cache, "rootfs-%s.tar" % self.rootfs_id)
+        self.base = os.path.join(self.cache, "base-%s.qcow2" % self.image_id)
+
+    def cached(self):
+        return os.path.exists(self.base)
+
+    def ensure(self):
+        if self.cached():
+            return self.base
+        if os.geteuid() != 0:
+            raise LabError("building the base image needs root (debootstrap); run as root")
+        t0 = time.time()
+        if not os.path.exists(self.rootfs_tar):
+            self._debootstrap()
+        self._make_image()
+        log("base image ready in %.0f s: %s" % (time.time() - t0, self.base))
+        return self.base
+
+    # -- stage 1 -------------------------------------------------------------
+    def _debootstrap(self):
+        common.ensure_prereqs(["debootstrap"])
+        work = tempfile.mkdtemp(prefix="rootfs-", dir=self.cache)
+        target = os.path.join(work, "rootfs")
+        t0 = time.time()
+        log("debootstrap %s from %s (takes a few minutes)" % (SUITE, self.mirror))
+        try:
+            logf = os.path.join(self.cache, "debootstrap.log")
+            with open(logf, "w") as fh:
+                proc = subprocess.run(
+                    ["debootstrap", "--arch=amd64", "--variant=" + VARIANT,
+                     "--include=" + ",".join(PACKAGES), "--components=main",
+                     SUITE, target, self.mirror],
+                    stdout=fh, stderr=subprocess.STDOUT,
+                    env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+            _umount_below(target)
+            if proc.returncode != 0:
+                raise LabError("debootstrap failed (rc=%d), see %s" % (proc.returncode, logf))
+            run(["chroot", target, "apt-get", "clean"])
+            tmp_tar = self.rootfs_tar + ".tmp"
+            run(["tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "-C", target,
+                 "-cf", tmp_tar, "."])
+            os.rename(tmp_tar, self.rootfs_tar)
+            log("debootstrap done in %.0f s" % (time.time() - t0))
+        finally:
+            _umount_below(target)
+            shutil.rmtree(work, ignore_errors=True)
+
+    # -- stage 2 -------------------------------------------------------------
+    def _make_image(self):
+        common.ensure_prereqs(["qemu-system-x86_64", "qemu-img", "mkfs.ext4", "sfdisk"])
+        work = tempfile.mkdtemp(prefix="image-", dir=self.cache)
+        root = os.path.join(work, "rootfs")
+        os.mkdir(root)
+        try:
+            t0 = time.time()
+            run(["tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "-C", root,
+                 "-xpf", self.rootfs_tar])
+            self._customize(root)
+            kernel, initrd = _boot_files(root)
+            shutil.copy(kernel, os.path.join(work, "vmlinuz"))
+            shutil.copy(initrd, os.path.join(work, "initrd.img"))
+            raw = os.path.join(work, "disk.raw")
+            with open(raw, "wb") as fh:
+                fh.truncate(IMAGE_SIZE_MIB * 1024 * 1024)
+            run(["sfdisk", "-q", raw], input=b"label: dos\nstart=%dMiB, type=83, bootable\n"
+                % PART_OFFSET_MIB, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            blocks = (IMAGE_SIZE_MIB - PART_OFFSET_MIB) * 256
+            run(["mkfs.ext4", "-q", "-F", "-L", "xenlab-root",
+                 "-E", "offset=%d" % (PART_OFFSET_MIB * 1024 * 1024),
+                 "-d", root, raw, str(blocks)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            shutil.rmtree(root)
+            stage = os.path.join(work, "stage.qcow2")
+            run(["qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw, stage])
+            os.unlink(raw)
+            log("disk image written in %.0f s; first boot installs GRUB" % (time.time() - t0))
+            self._first_boot(work, stage)
+            os.chmod(stage, 0o444)
+            os.rename(stage, self.base)
+        finally:
+            _umount_below(root)
+            shutil.rmtree(work, ignore_errors=True)
+
+    def _customize(self, root):
+        for path, (mode, content) in guest_files(self.pubkey, self.mirror, self.security).items():
+            dest = os.path.join(root, path.lstrip("/"))
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            if os.path.islink(dest):
+                os.unlink(dest)
+            with open(dest, "w") as fh:
+                fh.write(content)
+            os.chmod(dest, mode)
+        os.chmod(os.path.join(root, "root/.ssh"), 0o700)
+        old = os.path.join(root, "etc/apt/sources.list")
+        if os.path.exists(old):
+            os.unlink(old)
+        etc = os.path.join(root, "etc/systemd/system")
+        for unit, wants in ENABLE_UNITS.items():
+            _symlink("/etc/systemd/system/" + unit, os.path.join(etc, wants, unit))
+        for unit, wants in SYSTEM_UNITS.items():
+            _symlink("/lib/systemd/system/" + unit, os.path.join(etc, wants, unit))
+        for unit in MASK_UNITS:
+            _symlink("/dev/null", os.path.join(etc, unit))
+        # root password "xenops" for the serial console only (SSH is key-only)
+        run(["chroot", root, "chpasswd"], input=b"root:xenops\n")
+
+    def _first_boot(self, work, disk):
+        log_path = os.path.join(work, "firstboot.log")
+        argv = [common.which("qemu-system-x86_64")] + base_qemu_args(2048) + [
+            "-drive", "file=%s,if=none,id=d0,format=qcow2" % disk,
+            "-device", "virtio-scsi-pci,id=scsi0",
+            "-device", "scsi-hd,drive=d0,bus=scsi0.0",
+            "-nic", "none", "-no-reboot",
+            "-kernel", os.path.join(work, "vmlinuz"),
+            "-initrd", os.path.join(work, "initrd.img"),
+            "-append", "root=/dev/sda1 ro console=ttyS0,115200 net.ifnames=0",
+            "-serial", "file:" + log_path,
+        ]
+        t0 = time.time()
+        try:
+            proc = subprocess.run(argv, timeout=1200, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        except subprocess.TimeoutExpired:
+            raise LabError("first boot of the base image timed out; serial log kept at %s"
+                           % _keep(log_path, self.cache))
+        with open(log_path, errors="replace") as fh:
+            serial = fh.read()
+        if proc.returncode != 0 or FIRSTBOOT_MARKER not in serial:
+            raise LabError("first boot failed (qemu rc=%d); serial log kept at %s\n%s"
+                           % (proc.returncode, _keep(log_path, self.cache),
+                              proc.stdout.decode(errors="replace")[-2000:]))
+        _keep(log_path, self.cache)
+        log("first boot done in %.0f s" % (time.time() - t0))
+
+
+def base_qemu_args(memory, smp=2):
+    return ["-machine", "pc", "-accel", "tcg,thread=multi", "-cpu", "max,-smap,-rdtscp",
+            "-smp", str(smp), "-m", str(memory), "-display", "none", "-vga", "none"]
+
+
+def _keep(path, cache):
+    dest = os.path.join(cache, "firstboot.log")
+    try:
+        shutil.copy(path, dest)
+    except OSError:
+        return path
+    return dest
+
+
+def _symlink(target, link):
+    os.makedirs(os.path.dirname(link), exist_ok=True)
+    if os.path.lexists(link):
+        os.unlink(link)
+    os.symlink(target, link)
+
+
+def _boot_files(root):
+    boot = os.path.join(root, "boot")
+    kernels = sorted(f for f in os.listdir(boot) if f.startswith("vmlinuz-"))
+    if not kernels:
+        raise LabError("no kernel in the root file system")
+    version = kernels[-1][len("vmlinuz-"):]
+    initrd = os.path.join(boot, "initrd.img-" + version)
+    if not os.path.exists(initrd):
+        raise LabError("no initrd for kernel " + version)
+    return os.path.join(boot, kernels[-1]), initrd
+
+
+def _umount_below(path):
+    """Unmount anything mounted at or below path (debootstrap mounts /proc, /sys...)."""
+    path = os.path.realpath(path)
+    try:
+        with open("/proc/mounts") as fh:
+            mounts = [line.split()[1].replace("\\040", " ") for line in fh]
+    except OSError:
+        return
+    for mnt in sorted((m for m in mounts if m == path or m.startswith(path + "/")),
+                      key=len, reverse=True):
+        subprocess.run(["umount", "-l", mnt], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
