@@ -1,0 +1,91 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) xenops.xen contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The one place in this collection that runs commands.
+
+Every external command (``xl``, ``lvs``, ``lvcreate``, ``blkid``, ``mkfs.*``...)
+goes through :class:`CommandRunner.run`: argv lists only (never a shell
+string), ``LANG=C``/``LC_ALL=C`` so output parses the same everywhere, and a
+failure carries the command, rc, stdout and stderr.
+"""
+
+from __future__ import annotations
+
+import json
+
+C_LOCALE = {'LANG': 'C', 'LC_ALL': 'C', 'LANGUAGE': 'C'}
+
+
+class CommandError(Exception):
+    """A command exited non-zero (or printed output that could not be parsed)."""
+
+    def __init__(self, cmd, rc, stdout, stderr, msg=None):
+        self.cmd = list(cmd)
+        self.rc = rc
+        self.stdout = stdout
+        self.stderr = stderr
+        if msg is None:
+            detail = (stderr or stdout or '').strip()
+            msg = "command '%s' failed with rc=%s%s" % (
+                ' '.join(self.cmd), rc, (': ' + detail) if detail else '')
+        self.msg = msg
+        super(CommandError, self).__init__(msg)
+
+    def as_result(self):
+        """Keyword arguments for ``module.fail_json``."""
+        return dict(msg=self.msg, cmd=self.cmd, rc=self.rc,
+                    stdout=self.stdout, stderr=self.stderr)
+
+
+class CommandResult(object):
+    __slots__ = ('cmd', 'rc', 'stdout', 'stderr')
+
+    def __init__(self, cmd, rc, stdout, stderr):
+        self.cmd = cmd
+        self.rc = rc
+        self.stdout = stdout
+        self.stderr = stderr
+
+
+class CommandRunner(object):
+    """Runs argv lists through ``AnsibleModule.run_command``.
+
+    ``argv[0]`` is a program name; it is resolved once with
+    ``module.get_bin_path`` (which also searches the sbin directories) and the
+    resolved path is cached.  ``calls`` records every argv that was run, so a
+    caller can report or count them.
+    """
+
+    def __init__(self, module):
+        self.module = module
+        self._paths = {}
+        self.calls = []
+
+    def _resolve(self, program):
+        if program not in self._paths:
+            self._paths[program] = self.module.get_bin_path(program, required=True)
+        return self._paths[program]
+
+    def run(self, argv, check=True, data=None):
+        if isinstance(argv, (str, bytes)) or not argv:
+            raise TypeError('argv must be a non-empty list, got %r' % (argv,))
+        argv = [str(a) for a in argv]
+        cmd = [self._resolve(argv[0])] + argv[1:]
+        self.calls.append(cmd)
+        rc, out, err = self.module.run_command(
+            cmd, check_rc=False, environ_update=dict(C_LOCALE), data=data,
+            binary_data=data is not None)
+        if check and rc != 0:
+            raise CommandError(cmd, rc, out, err)
+        return CommandResult(cmd, rc, out, err)
+
+    def run_json(self, argv):
+        result = self.run(argv)
+        try:
+            return json.loads(result.stdout)
+        except ValueError as exc:
+            raise CommandError(result.cmd, result.rc, result.stdout, result.stderr,
+                               msg="command '%s' printed output that is not JSON: %s"
+                               % (' '.join(result.cmd), exc))
