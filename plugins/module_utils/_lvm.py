@@ -1,0 +1,468 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) xenops.xen contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""LVM, blkid and mkfs: pure parsers and a thin service over the runner.
+
+Parsers (no I/O): :func:`parse_lvs`, :func:`parse_vgs`, :func:`parse_size`,
+:func:`round_up_to_extents`, :func:`parse_blkid_export`, :func:`parse_mounts`,
+:func:`domain_disks`, :func:`lv_keys`.
+
+Service: :class:`Lvm` runs every command through
+:class:`~._runner.CommandRunner`; it holds no state besides the runner.
+
+Sizes are always bytes (``int``).  Commands are given sizes with an explicit
+``b`` (bytes) unit so nothing depends on LVM's default unit (MiB for ``-L``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from fractions import Fraction
+
+from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError
+
+LVS_ARGV = ['lvs', '--reportformat', 'json', '--units', 'b', '--nosuffix',
+            '-o', 'vg_name,lv_name,lv_path,lv_size,lv_attr']
+VGS_ARGV = ['vgs', '--reportformat', 'json', '--units', 'b', '--nosuffix',
+            '-o', 'vg_name,vg_size,vg_free,vg_extent_size,vg_free_count']
+XL_LIST_LONG_ARGV = ['xl', 'list', '-l']
+
+# Seam for tests: the file read by :func:`read_mounts`.
+PROC_MOUNTS = '/proc/mounts'
+
+# blkid exit codes (blkid(8)): 2 = nothing found (or the device cannot be
+# opened), 8 = ambivalent result (more than one signature).
+BLKID_NOT_FOUND = 2
+BLKID_AMBIVALENT = 8
+
+EXT_FILESYSTEMS = ('ext2', 'ext3', 'ext4')
+
+# Maximum label length, in bytes, of each filesystem type mkfs can create.
+LABEL_MAX = {'ext4': 16, 'xfs': 12, 'swap': 16}
+
+KIB = 1024
+UNITS = {'': 1, 'b': 1, 'k': KIB, 'm': KIB ** 2, 'g': KIB ** 3, 't': KIB ** 4, 'p': KIB ** 5}
+
+_SIZE_RE = re.compile(r'^(?P<number>[0-9]+(?:\.[0-9]+)?)\s*(?P<unit>[a-zA-Z]*)$')
+_UNIT_RE = re.compile(r'^(?P<letter>[bkmgtp])(?P<ib>ib)?$')
+
+
+class SizeError(ValueError):
+    """A size the module does not accept; the message is meant for the user."""
+
+
+class LvmParseError(ValueError):
+    """Output of an LVM command that does not have the expected shape."""
+
+
+# ---------------------------------------------------------------------------
+# Sizes
+
+def parse_size(value):
+    """Parse an absolute size into bytes (``int``, rounded up to a whole byte).
+
+    Accepted: a plain number of bytes (``1073741824``, also as an int), or a
+    number with a unit ``B``, ``K``, ``M``, ``G``, ``T``, ``P`` optionally
+    followed by ``iB`` (``512M``, ``1.5g``, ``10GiB``, ``2048m``).  Like
+    ``lvcreate -L`` (lvcreate(8): "input units are always treated as base two
+    values, regardless of capitalization"), every unit is binary: ``1G`` and
+    ``1g`` are both 1024 MiB.  Unlike ``lvcreate -L``, a number without a
+    unit is bytes, not MiB.
+
+    Refused with a message: relative sizes (``+1G``, ``-1G``), percentages
+    (``100%FREE``, ``50%VG``), decimal units (``GB``), zero and negative sizes.
+    """
+    if isinstance(value, bool):
+        raise SizeError('size must be a number of bytes or a string such as 10G, got %r' % (value,))
+    if isinstance(value, int):
+        if value <= 0:
+            raise SizeError('size must be greater than zero, got %d' % value)
+        return value
+    if not isinstance(value, str):
+        raise SizeError('size must be a number of bytes or a string such as 10G, got %r' % (value,))
+    text = value.strip()
+    if not text:
+        raise SizeError('size must not be empty')
+    if '%' in text:
+        raise SizeError('size %r is a percentage (%%FREE, %%VG...); only absolute sizes such as 10G are supported, '
+                        'so that running the task twice gives the same volume' % value)
+    if text[0] in '+-':
+        raise SizeError('size %r is relative; give the absolute size the volume should have, such as 10G' % value)
+    match = _SIZE_RE.match(text)
+    if not match:
+        raise SizeError('size %r is not a number followed by an optional unit B, K, M, G, T or P (such as 512M, 1.5G, 10GiB)'
+                        % value)
+    unit = match.group('unit').lower()
+    unit_match = _UNIT_RE.match(unit) if unit else None
+    if unit and (not unit_match or (unit_match.group('ib') and unit_match.group('letter') == 'b')):
+        if unit.endswith('b') and unit[:-1] in UNITS:
+            raise SizeError('size %r: unit %r is ambiguous; sizes are binary like LVM, write %s or %siB'
+                            % (value, match.group('unit'), unit[0].upper(), unit[0].upper()))
+        raise SizeError('size %r has an unknown unit %r; use B, K, M, G, T or P (binary: 1K = 1024 bytes)'
+                        % (value, match.group('unit')))
+    multiplier = UNITS[unit_match.group('letter')] if unit_match else 1
+    exact = Fraction(match.group('number')) * multiplier
+    size = -(-exact.numerator // exact.denominator)
+    if size <= 0:
+        raise SizeError('size must be greater than zero, got %r' % value)
+    return size
+
+
+def round_up_to_extents(size, extent_size):
+    """Round ``size`` bytes up to a whole number of extents; return bytes."""
+    if extent_size <= 0:
+        raise ValueError('extent size must be positive, got %r' % (extent_size,))
+    return -(-size // extent_size) * extent_size
+
+
+def format_size(size):
+    """Human readable binary size: ``2 GiB``, ``1.50 GiB``, ``512 MiB``, ``4096 B``."""
+    if size is None:
+        return None
+    for unit, factor in (('PiB', KIB ** 5), ('TiB', KIB ** 4), ('GiB', KIB ** 3), ('MiB', KIB ** 2), ('KiB', KIB)):
+        if size >= factor:
+            if size % factor == 0:
+                return '%d %s' % (size // factor, unit)
+            return '%.2f %s' % (float(size) / factor, unit)
+    return '%d B' % size
+
+
+# ---------------------------------------------------------------------------
+# lvs / vgs
+
+class LogicalVolume(object):
+    """One row of the ``lvs`` report."""
+
+    __slots__ = ('vg', 'name', 'path', 'size', 'attr')
+
+    def __init__(self, vg, name, path, size, attr):
+        self.vg = vg
+        self.name = name
+        self.path = path or '/dev/%s/%s' % (vg, name)
+        self.size = size
+        self.attr = attr
+
+    @property
+    def active(self):
+        """lv_attr character 5: ``a`` = active."""
+        return len(self.attr) > 4 and self.attr[4] == 'a'
+
+    @property
+    def open(self):
+        """lv_attr character 6: ``o`` = the device is open (a running domain, a mount...)."""
+        return len(self.attr) > 5 and self.attr[5] == 'o'
+
+    def __repr__(self):
+        return 'LogicalVolume(%r, %r, %r, %r, %r)' % (self.vg, self.name, self.path, self.size, self.attr)
+
+
+class VolumeGroup(object):
+    """One row of the ``vgs`` report (sizes in bytes)."""
+
+    __slots__ = ('name', 'size', 'free', 'extent_size', 'free_count')
+
+    def __init__(self, name, size, free, extent_size, free_count):
+        self.name = name
+        self.size = size
+        self.free = free
+        self.extent_size = extent_size
+        self.free_count = free_count
+
+    def __repr__(self):
+        return 'VolumeGroup(%r, %r, %r, %r, %r)' % (self.name, self.size, self.free, self.extent_size, self.free_count)
+
+
+class Report(object):
+    """What LVM says about volume groups and logical volumes, read once."""
+
+    def __init__(self, vgs, lvs):
+        self.vgs = dict((vg.name, vg) for vg in vgs)
+        self.lvs = dict(((lv.vg, lv.name), lv) for lv in lvs)
+
+    def vg(self, name):
+        return self.vgs.get(name)
+
+    def lv(self, vg, name):
+        return self.lvs.get((vg, name))
+
+
+def _report_rows(data, key, command):
+    if isinstance(data, (str, bytes)):
+        try:
+            data = json.loads(data)
+        except ValueError as exc:
+            raise LvmParseError('%s printed output that is not JSON: %s' % (command, exc))
+    if not isinstance(data, dict) or not isinstance(data.get('report'), list):
+        raise LvmParseError('%s output has no "report" list' % command)
+    rows = []
+    for section in data['report']:
+        if isinstance(section, dict):
+            rows.extend(section.get(key) or [])
+    return rows
+
+
+def _int_field(row, field, command):
+    value = row.get(field)
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise LvmParseError('%s: field %s is not a whole number of bytes: %r (run with --units b --nosuffix)'
+                            % (command, field, value))
+
+
+def parse_lvs(data):
+    """Parse ``lvs --reportformat json --units b --nosuffix -o vg_name,lv_name,lv_path,lv_size,lv_attr``.
+
+    ``data`` is the JSON text or the decoded object; returns a list of
+    :class:`LogicalVolume`.
+    """
+    return [LogicalVolume(row.get('vg_name', ''), row.get('lv_name', ''), row.get('lv_path', ''),
+                          _int_field(row, 'lv_size', 'lvs'), row.get('lv_attr', ''))
+            for row in _report_rows(data, 'lv', 'lvs')]
+
+
+def parse_vgs(data):
+    """Parse ``vgs --reportformat json --units b --nosuffix -o vg_name,vg_size,vg_free,vg_extent_size,vg_free_count``."""
+    return [VolumeGroup(row.get('vg_name', ''), _int_field(row, 'vg_size', 'vgs'), _int_field(row, 'vg_free', 'vgs'),
+                        _int_field(row, 'vg_extent_size', 'vgs'), _int_field(row, 'vg_free_count', 'vgs'))
+            for row in _report_rows(data, 'vg', 'vgs')]
+
+
+# ---------------------------------------------------------------------------
+# blkid
+
+class Signature(object):
+    """What ``blkid -p`` found on a device: a filesystem (TYPE) or a partition table (PTTYPE)."""
+
+    __slots__ = ('type', 'label', 'uuid', 'pttype')
+
+    def __init__(self, type=None, label=None, uuid=None, pttype=None):
+        self.type = type
+        self.label = label
+        self.uuid = uuid
+        self.pttype = pttype
+
+    @property
+    def kind(self):
+        """A short name for messages: ``ext4``, ``swap``, ``dos partition table``."""
+        if self.type:
+            return self.type
+        if self.pttype:
+            return '%s partition table' % self.pttype
+        return 'unknown signature'
+
+    def __repr__(self):
+        return 'Signature(type=%r, label=%r, uuid=%r, pttype=%r)' % (self.type, self.label, self.uuid, self.pttype)
+
+
+def _unescape_blkid(value):
+    # ``-o export`` escapes characters that are not safe in a shell with a
+    # backslash (blkid's safe_print); drop the backslashes.
+    return re.sub(r'\\(.)', r'\1', value)
+
+
+def parse_blkid_export(text):
+    """Parse ``blkid -p -o export DEVICE`` output; return a :class:`Signature` or None."""
+    fields = {}
+    for line in (text or '').splitlines():
+        key, sep, value = line.strip().partition('=')
+        if sep:
+            fields[key] = _unescape_blkid(value)
+    if not fields.get('TYPE') and not fields.get('PTTYPE'):
+        return None
+    return Signature(type=fields.get('TYPE'), label=fields.get('LABEL'), uuid=fields.get('UUID'),
+                     pttype=fields.get('PTTYPE'))
+
+
+# ---------------------------------------------------------------------------
+# Matching device paths: /dev/VG/LV, /dev/mapper/VG-LV, symlinks
+
+def split_dm_name(name):
+    """Split a device-mapper name ``vg_xen-news--root`` into ``('vg_xen', 'news-root')``.
+
+    LVM doubles the hyphens inside VG and LV names and joins them with a
+    single hyphen.  Returns None when the name is not of that form.
+    """
+    index = 0
+    while index < len(name):
+        if name[index] != '-':
+            index += 1
+        elif name[index + 1:index + 2] == '-':
+            index += 2
+        else:
+            if index == 0 or index == len(name) - 1:
+                return None
+            return name[:index].replace('--', '-'), name[index + 1:].replace('--', '-')
+    return None
+
+
+def path_keys(path, exists=os.path.exists, realpath=os.path.realpath):
+    """Keys under which ``path`` may match another path to the same device.
+
+    ``('lv', VG, LV)`` for ``/dev/VG/LV`` and ``/dev/mapper/VG-LV``, and
+    ``('dev', REALPATH)`` when the path exists (symlinks resolved).
+    """
+    keys = set()
+    if not path:
+        return keys
+    norm = os.path.normpath(path)
+    parts = norm.split('/')
+    if len(parts) == 4 and parts[:2] == ['', 'dev']:
+        if parts[2] == 'mapper':
+            split = split_dm_name(parts[3])
+            if split:
+                keys.add(('lv',) + split)
+        else:
+            keys.add(('lv', parts[2], parts[3]))
+    if exists(norm):
+        keys.add(('dev', realpath(norm)))
+    return keys
+
+
+def lv_keys(lv, exists=os.path.exists, realpath=os.path.realpath):
+    """Keys of a logical volume (see :func:`path_keys`)."""
+    return path_keys(lv.path, exists, realpath) | set([('lv', lv.vg, lv.name)])
+
+
+# ---------------------------------------------------------------------------
+# /proc/mounts
+
+def _unescape_mounts(value):
+    # /proc/mounts escapes space, tab, newline and backslash as \ooo.
+    return re.sub(r'\\([0-7]{3})', lambda m: chr(int(m.group(1), 8)), value)
+
+
+def parse_mounts(text):
+    """Parse /proc/mounts; return a list of ``(device, mountpoint, fstype)``."""
+    mounts = []
+    for line in (text or '').splitlines():
+        fields = line.split()
+        if len(fields) >= 3:
+            mounts.append((_unescape_mounts(fields[0]), _unescape_mounts(fields[1]), fields[2]))
+    return mounts
+
+
+def read_mounts():
+    """Read :data:`PROC_MOUNTS` (a file, not a command)."""
+    with open(PROC_MOUNTS) as handle:
+        return parse_mounts(handle.read())
+
+
+# ---------------------------------------------------------------------------
+# xl list -l (minimal)
+
+def domain_disks(data):
+    """``[(domain, pdev_path, vdev)]`` of every domain but Domain-0 in ``xl list -l`` output.
+
+    ``data`` is the JSON text or the decoded list.  Only the fields needed to
+    tell whether a running domain uses a volume are read.
+    """
+    if isinstance(data, (str, bytes)):
+        text = data.strip()
+        data = json.loads(text) if text else []
+    disks = []
+    for entry in data or []:
+        if not isinstance(entry, dict) or entry.get('domid') == 0:
+            continue
+        config = entry.get('config') or {}
+        name = (config.get('c_info') or {}).get('name') or 'domid %s' % entry.get('domid')
+        for disk in config.get('disks') or []:
+            if disk.get('pdev_path'):
+                disks.append((name, disk['pdev_path'], disk.get('vdev')))
+    return disks
+
+
+# ---------------------------------------------------------------------------
+# Service
+
+class Lvm(object):
+    """LVM, blkid and mkfs commands through a :class:`~._runner.CommandRunner`."""
+
+    def __init__(self, runner):
+        self.runner = runner
+
+    def report(self, vgs=None):
+        """Run ``lvs`` and ``vgs`` once each; return a :class:`Report`.
+
+        The commands always list every VG (so an unknown VG can be reported
+        with the names that exist); ``vgs`` only filters the result.
+        """
+        lv_rows = parse_lvs(self.runner.run_json(LVS_ARGV))
+        vg_rows = parse_vgs(self.runner.run_json(VGS_ARGV))
+        if vgs is not None:
+            wanted = set(vgs)
+            lv_rows = [lv for lv in lv_rows if lv.vg in wanted]
+        return Report(vg_rows, lv_rows)
+
+    def create(self, vg, name, size):
+        self.runner.run(['lvcreate', '-y', '--wipesignatures', 'y', '-n', name, '-L', '%db' % size, vg])
+
+    def extend(self, path, size):
+        self.runner.run(['lvextend', '-L', '%db' % size, path])
+
+    def reduce(self, path, size):
+        """Shrink the volume; the filesystem on it is not shrunk (only called with ``force``)."""
+        self.runner.run(['lvreduce', '-f', '-L', '%db' % size, path])
+
+    def remove(self, path):
+        self.runner.run(['lvremove', '-f', path])
+
+    def signature(self, path):
+        """Return the :class:`Signature` on ``path`` or None when blkid finds nothing (rc 2)."""
+        result = self.runner.run(['blkid', '-p', '-o', 'export', path], check=False)
+        if result.rc == BLKID_NOT_FOUND:
+            return None
+        if result.rc == 0:
+            return parse_blkid_export(result.stdout)
+        if result.rc == BLKID_AMBIVALENT:
+            raise CommandError(result.cmd, result.rc, result.stdout, result.stderr,
+                               msg='%s carries more than one signature (blkid rc 8); inspect it with wipefs' % path)
+        raise CommandError(result.cmd, result.rc, result.stdout, result.stderr)
+
+    def mkfs(self, path, fstype, label=None):
+        label_args = ['-L', label] if label else []
+        if fstype == 'swap':
+            argv = ['mkswap'] + label_args + [path]
+        elif fstype in ('ext4', 'xfs'):
+            argv = ['mkfs.%s' % fstype, '-q'] + label_args + [path]
+        else:
+            raise ValueError('cannot create a filesystem of type %r' % (fstype,))
+        self.runner.run(argv)
+
+    def grow_ext(self, path, mounted):
+        """Grow an ext2/3/4 filesystem to its device.
+
+        Mounted: ``resize2fs`` grows it online.  Not mounted: ``resize2fs``
+        refuses a filesystem that was mounted since its last check, so
+        ``e2fsck -f -p`` runs first (rc 1 = errors fixed, still fine).
+        """
+        if not mounted:
+            result = self.runner.run(['e2fsck', '-f', '-p', path], check=False)
+            if result.rc not in (0, 1):
+                raise CommandError(result.cmd, result.rc, result.stdout, result.stderr)
+        self.runner.run(['resize2fs', path])
+
+    def grow_xfs(self, mountpoint):
+        self.runner.run(['xfs_growfs', mountpoint])
+
+    def grow_swap(self, path, label=None, uuid=None):
+        """Rewrite the swap signature for the new size, keeping its label and UUID."""
+        argv = ['mkswap']
+        if label:
+            argv += ['-L', label]
+        if uuid:
+            argv += ['-U', uuid]
+        self.runner.run(argv + [path])
+
+    def mounts(self):
+        return read_mounts()
+
+    def domain_disks(self):
+        """Disks of running domains, from ``xl list -l``; none when xl is not installed."""
+        if not self.runner.module.get_bin_path('xl'):
+            return []
+        return domain_disks(self.runner.run(XL_LIST_LONG_ARGV).stdout)
