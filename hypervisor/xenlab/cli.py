@@ -152,6 +152,40 @@ def cmd_restore(args):
     return 0
 
 
+def _boot_id(host):
+    proc = subprocess.run(host.ssh_argv() + ["cat /proc/sys/kernel/random/boot_id"],
+                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL, timeout=60)
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def cmd_wait(args):
+    hosts = [_host(args.host)] if args.host else _running_hosts()
+    for host in hosts:
+        host.wait_ssh(args.timeout)
+        print("%s: ssh ok" % host.name)
+    return 0
+
+
+def cmd_reboot(args):
+    host = _host(args.host)
+    t0 = time.time()
+    before = _boot_id(host)
+    subprocess.run(host.ssh_argv() + ["systemd-run --on-active=1 --timer-property=AccuracySec=100ms"
+                                      " systemctl reboot >/dev/null 2>&1 || (sleep 1; reboot) &"],
+                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   timeout=60)
+    end = time.time() + args.timeout
+    while time.time() < end:
+        time.sleep(3)
+        host.wait_ssh(max(1, int(end - time.time())))
+        now = _boot_id(host)
+        if now and now != before:
+            print("%s: rebooted, ssh ok after %.0f s" % (host.name, time.time() - t0))
+            return 0
+    raise LabError("%s: did not reboot within %d s" % (host.name, args.timeout))
+
+
 def _write_inventory(path):
     hosts = _running_hosts()
     key = image.ssh_key_path()
@@ -235,6 +269,16 @@ def main(argv=None):
     p.add_argument("-f", "--follow", action="store_true")
     p.add_argument("-n", "--lines", type=int, default=100)
     p.set_defaults(func=cmd_console)
+
+    p = sub.add_parser("wait", help="wait until a host (default: all running) answers on SSH")
+    p.add_argument("host", nargs="?")
+    p.add_argument("--timeout", type=int, default=600)
+    p.set_defaults(func=cmd_wait)
+
+    p = sub.add_parser("reboot", help="reboot a host and wait until it is back on SSH")
+    p.add_argument("host")
+    p.add_argument("--timeout", type=int, default=900)
+    p.set_defaults(func=cmd_reboot)
 
     p = sub.add_parser("snapshot", help="savevm NAME on every running host")
     p.add_argument("name")

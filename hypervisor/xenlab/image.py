@@ -140,7 +140,6 @@ WantedBy=sysinit.target
     files["/usr/local/sbin/xenops-lab-firstboot"] = (0o755, """#!/bin/sh
 # Runs once while the base image is built: install GRUB into the MBR, then power off.
 set -e
-exec > /dev/ttyS0 2>&1
 echo "xenops-lab firstboot: installing grub"
 grub-install --target=i386-pc /dev/sda
 update-grub
@@ -154,12 +153,15 @@ echo "%s"
 Description=Install the boot loader of the lab base image
 ConditionPathExists=!/var/lib/xenops-lab/firstboot-done
 After=local-fs.target
+Before=getty.target serial-getty@ttyS0.service
+SuccessAction=poweroff-force
+FailureAction=poweroff-force
 
 [Service]
 Type=oneshot
 ExecStart=/usr/local/sbin/xenops-lab-firstboot
-SuccessAction=poweroff-force
-FailureAction=poweroff-force
+StandardOutput=journal+console
+StandardError=journal+console
 
 [Install]
 WantedBy=multi-user.target
