@@ -1,0 +1,379 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) xenops.xen contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError, CommandRunner
+from ansible_collections.xenops.xen.plugins.module_utils._xl import (
+    ShutdownTimeout, Toolstack, XlError, check_xl_conf, config_facts, domains, host_facts, merge,
+    parse_info, parse_list, parse_list_long, state_from_flags)
+
+FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures')
+
+with open(os.path.join(FIXTURES, 'handmade_xl.json')) as _f:
+    _HANDMADE = json.load(_f)
+LIST_LONG = json.dumps(_HANDMADE['xl_list_l'], indent=4) + '\n'
+LIST = _HANDMADE['xl_list']
+INFO = _HANDMADE['xl_info']
+
+
+# ------------------------------------------------------------ xl list -l
+
+def test_parse_list_long_entries():
+    entries = parse_list_long(LIST_LONG)
+    assert [(e['domid'], e['config']['c_info']['name']) for e in entries] == [(1, 'news'), (2, 'web')]
+
+
+def test_config_facts_pv_domain():
+    news = config_facts(parse_list_long(LIST_LONG)[0])
+    assert news == {
+        'name': 'news',
+        'domid': 1,
+        'uuid': '5b5c8b5e-0c3f-4a57-9d5c-1d6a2f0e0a01',
+        'type': 'pv',
+        'memory_mib': 128,
+        'maxmem_mib': 192,
+        'vcpus': 2,
+        'maxvcpus': 2,
+        'kernel': '/var/lib/xenops-lab/vmlinuz',
+        'ramdisk': '/var/lib/xenops-lab/busybox-initramfs.cpio.gz',
+        'cmdline': 'console=hvc0 quiet',
+        'bootloader': None,
+        'disks': [
+            {'target': '/dev/vg_xen/news-root', 'vdev': 'xvda', 'format': 'raw', 'access': 'rw',
+             'backend': 'phy', 'cdrom': False},
+            {'target': '/dev/vg_xen/news-swap', 'vdev': 'xvdb', 'format': 'raw', 'access': 'rw',
+             'backend': 'phy', 'cdrom': False},
+        ],
+        'vifs': [
+            {'devid': 0, 'mac': '00:16:3e:00:00:01', 'bridge': 'xenbr0', 'ip': None, 'vifname': None,
+             'model': None, 'backend': None, 'script': 'vif-bridge'},
+            {'devid': 1, 'mac': '00:16:3e:5a:3b:7c', 'bridge': 'xenbr0', 'ip': None, 'vifname': None,
+             'model': None, 'backend': None, 'script': 'vif-bridge'},
+        ],
+        'on_poweroff': 'destroy',
+        'on_reboot': 'restart',
+        'on_watchdog': 'destroy',
+        'on_crash': 'destroy',
+        'on_soft_reset': 'soft-reset',
+    }
+
+
+def test_config_facts_defaults_left_out_by_libxl():
+    # libxl writes only non-default fields: a read-only disk has no "readwrite",
+    # a minimal domain no devices; old libxl kept kernel & co in type.pv
+    entry = {'domid': 7, 'config': {
+        'c_info': {'name': 'mini'},
+        'b_info': {'type.pv': {'kernel': '/k', 'ramdisk': '/r', 'cmdline': 'ro', 'bootloader': 'pygrub'}},
+        'disks': [{'pdev_path': '/srv/cd.iso', 'vdev': 'xvdc', 'is_cdrom': 1}],
+        'nics': [{'ifname': 'vif-mini', 'ip': '10.0.0.5', 'model': 'e1000', 'backend_domname': 'netdom'}],
+        'on_crash': 'coredump_restart',
+    }}
+    facts = config_facts(entry)
+    assert (facts['type'], facts['memory_mib'], facts['maxmem_mib'], facts['vcpus'], facts['maxvcpus']) == (
+        None, None, None, None, None)
+    assert (facts['kernel'], facts['ramdisk'], facts['cmdline'], facts['bootloader']) == ('/k', '/r', 'ro', 'pygrub')
+    assert facts['disks'] == [{'target': '/srv/cd.iso', 'vdev': 'xvdc', 'format': None, 'access': 'ro',
+                               'backend': None, 'cdrom': True}]
+    assert facts['vifs'] == [{'devid': None, 'mac': None, 'bridge': None, 'ip': '10.0.0.5', 'vifname': 'vif-mini',
+                              'model': 'e1000', 'backend': 'netdom', 'script': None}]
+    assert facts['on_crash'] == 'coredump-restart'
+    assert facts['on_poweroff'] is None
+
+
+def test_parse_list_long_no_domains():
+    assert parse_list_long('[\n]\n') == []
+
+
+@pytest.mark.parametrize('text, message', [
+    ('', 'xl list -l printed nothing'),
+    ('(domain (domid 1) (create_info) )', 'xl list -l printed SXP instead of JSON: set output_format="json" '
+                                          '(or remove output_format) in /etc/xen/xl.conf'),
+    ('{"domid": 1}', 'xl list -l printed a JSON dict, expected an array'),
+    ('[{"domid": 1}]', 'xl list -l entry #0 has no "config" object'),
+    ('[{"domid": 1, "config": {"c_info": {}}}]', 'xl list -l entry #0 has no c_info.name'),
+])
+def test_parse_list_long_errors(text, message):
+    with pytest.raises(XlError) as exc:
+        parse_list_long(text)
+    assert str(exc.value) == message
+
+
+def test_parse_list_long_not_json():
+    with pytest.raises(XlError) as exc:
+        parse_list_long('libxl: error: something\n')
+    assert str(exc.value).startswith('xl list -l did not print JSON: ')
+
+
+# ------------------------------------------------------------ xl list
+
+def test_parse_list():
+    rows = parse_list(LIST)
+    assert list(rows) == ['Domain-0', 'news', 'web']
+    assert rows['news'] == {'name': 'news', 'domid': 1, 'memory_mib': 128, 'vcpus': 2, 'state': 'blocked',
+                            'flags': '-b----', 'shutdown_reason': None, 'cpu_time': 3.2}
+    assert (rows['Domain-0']['domid'], rows['Domain-0']['state'], rows['Domain-0']['memory_mib']) == (0, 'running', 768)
+
+
+@pytest.mark.parametrize('flags, state', [
+    ('r-----', 'running'),
+    ('-b----', 'blocked'),
+    ('------', 'running'),
+    ('--p---', 'paused'),
+    ('-bp---', 'paused'),
+    ('r-p---', 'paused'),
+    ('---s--', 'shutdown'),
+    ('---sr-', 'shutdown'),
+    ('---sc-', 'crashed'),
+    ('---sw-', 'shutdown'),
+    ('-----d', 'dying'),
+    ('---s-d', 'dying'),
+    ('-b---d', 'dying'),
+])
+def test_state_from_flags(flags, state):
+    assert state_from_flags(flags) == state
+
+
+@pytest.mark.parametrize('flags', ['', 'r----', 'x-----', '-----', 'r------', 'RB----'])
+def test_state_from_flags_rejects(flags):
+    with pytest.raises(XlError):
+        state_from_flags(flags)
+
+
+def test_parse_list_names_and_shutdown_reasons():
+    text = ('Name                                        ID   Mem VCPUs\tState\tTime(s)\n'
+            'Domain-0                                     0  1024     4     r-----    1234.5\n'
+            'mail.example_org-2                          12   512     1     ---sc-       0.1\n'
+            'old-web                                     13   256     2     ---sr-       7.0\n'
+            '(null)                                      14     0     0     --p--d       0.0\n')
+    rows = parse_list(text)
+    assert list(rows) == ['Domain-0', 'mail.example_org-2', 'old-web', '(null)']
+    assert (rows['mail.example_org-2']['state'], rows['mail.example_org-2']['shutdown_reason']) == ('crashed', 'crash')
+    assert (rows['old-web']['state'], rows['old-web']['shutdown_reason'], rows['old-web']['domid']) == (
+        'shutdown', 'reboot', 13)
+    assert rows['(null)']['state'] == 'dying'
+
+
+def test_parse_list_header_only():
+    assert parse_list('Name                                        ID   Mem VCPUs\tState\tTime(s)\n') == {}
+
+
+@pytest.mark.parametrize('text, message', [
+    ('', 'xl list printed no "Name ID Mem VCPUs State Time(s)" header'),
+    ('libxl: error\n', 'xl list printed no "Name ID Mem VCPUs State Time(s)" header'),
+    ('Name ID Mem VCPUs\tState\tTime(s)\nnews 1 128 2 -b----\n', "cannot parse xl list line 'news 1 128 2 -b----'"),
+    ('Name ID Mem VCPUs\tState\tTime(s)\nnews x 128 2 -b---- 1.0\n', "cannot parse xl list line 'news x 128 2 -b---- 1.0'"),
+    ('Name ID Mem VCPUs\tState\tTime(s)\nnews 1 128 2 -b--x- 1.0\n', "cannot parse xl list line 'news 1 128 2 -b--x- 1.0'"),
+])
+def test_parse_list_errors(text, message):
+    with pytest.raises(XlError) as exc:
+        parse_list(text)
+    assert str(exc.value) == message
+
+
+# ------------------------------------------------------------ xl info
+
+def test_parse_info():
+    info = parse_info(INFO)
+    assert info['host'] == 'lab1'
+    assert info['xen_version'] == '4.17.5'
+    assert info['version'] == '#1 SMP PREEMPT_DYNAMIC Debian 6.1.119-1 (2024-11-22)'
+    assert info['cc_compile_date'] == 'Fri Nov 29 12:00:00 UTC 2024'
+    assert info['virt_caps'] == 'pv pvh'
+
+
+def test_host_facts():
+    facts = host_facts(parse_info(INFO))
+    assert {k: v for k, v in facts.items() if k != 'info'} == {
+        'hostname': 'lab1', 'xen_version': '4.17.5', 'xen_scheduler': 'credit2', 'total_memory_mib': 2047,
+        'free_memory_mib': 1011, 'nr_cpus': 2, 'dom0_kernel': '6.1.0-28-amd64'}
+    assert facts['info'] == parse_info(INFO)
+
+
+def test_host_facts_version_from_parts():
+    facts = host_facts(parse_info('xen_major : 4\nxen_minor : 17\nxen_extra : .3-pre\nnr_cpus : x\n'))
+    assert (facts['xen_version'], facts['nr_cpus'], facts['total_memory_mib']) == ('4.17.3-pre', None, None)
+
+
+def test_parse_info_empty_value_and_other_lines():
+    info = parse_info('xen_version : 4.17.5\nxen_extra              :\nnuma_info              :\nnode:    memsize\n')
+    assert info == {'xen_version': '4.17.5', 'xen_extra': '', 'numa_info': '', 'node': 'memsize'}
+
+
+def test_parse_info_error():
+    with pytest.raises(XlError) as exc:
+        parse_info('libxl: error: cannot init xl context\n')
+    assert str(exc.value) == 'xl info printed no xen_version'
+
+
+# ------------------------------------------------------------ merged view
+
+def test_domains_merge_state_and_config():
+    doms = domains(parse_list_long(LIST_LONG), parse_list(LIST))
+    assert sorted(doms) == ['news', 'web']
+    news = doms['news']
+    assert (news['state'], news['domid'], news['memory_mib'], news['current_memory_mib'], news['cpu_time']) == (
+        'blocked', 1, 128, 128, 3.2)
+    assert (doms['web']['type'], doms['web']['vcpus'], doms['web']['maxmem_mib']) == ('pvh', 1, 96)
+    assert news['disks'][0]['target'] == '/dev/vg_xen/news-root'
+
+
+def test_merge_keeps_dom0_without_config():
+    everything = merge(parse_list_long(LIST_LONG), parse_list(LIST))
+    dom0 = everything['Domain-0']
+    assert (dom0['domid'], dom0['state'], dom0['current_memory_mib'], dom0['vcpus']) == (0, 'running', 768, 2)
+    assert (dom0['type'], dom0['memory_mib'], dom0['disks']) == (None, None, [])
+
+
+def test_merge_plain_list_decides_existence():
+    long = parse_list_long(LIST_LONG)
+    plain = parse_list(LIST)
+    del plain['web']  # destroyed between the two reads
+    plain['news']['domid'] = 9  # destroyed and created again between the two reads
+    plain['newcomer'] = dict(plain['news'], name='newcomer', domid=10, state='paused')
+    doms = domains(long, plain)
+    assert sorted(doms) == ['newcomer', 'news']
+    assert (doms['news']['domid'], doms['news']['kernel'], doms['news']['vcpus']) == (9, None, 2)
+    assert (doms['newcomer']['state'], doms['newcomer']['memory_mib']) == ('paused', None)
+
+
+# ------------------------------------------------------------ xl.conf
+
+DEBIAN_XL_CONF = '''## Global XL config file ##
+
+# Control whether dom0 is ballooned down when xen doesn't have enough
+# free memory to create a domain.  "auto" means only balloon if dom0
+# starts with all the host's memory.
+#autoballoon="auto"
+
+# default output format used by "xl list -l"
+#output_format="json"
+'''
+
+
+def test_check_xl_conf_accepts_default():
+    assert check_xl_conf(DEBIAN_XL_CONF) == {}
+    assert check_xl_conf('output_format = "json"\nautoballoon = "off"\n') == {
+        'output_format': 'json', 'autoballoon': 'off'}
+
+
+@pytest.mark.parametrize('text', ['output_format="sxp"\n', "output_format = 'json'\noutput_format = 'sxp'\n"])
+def test_check_xl_conf_refuses_sxp(text):
+    with pytest.raises(XlError) as exc:
+        check_xl_conf(text)
+    assert str(exc.value) == ('/etc/xen/xl.conf sets output_format="sxp": xl list -l would not print JSON; '
+                              'set output_format="json" or remove the setting')
+
+
+def test_check_xl_conf_syntax_error():
+    with pytest.raises(XlError) as exc:
+        check_xl_conf('autoballoon = off\n')
+    assert str(exc.value) == ("/etc/xen/xl.conf cannot be parsed, xl would refuse to run: line 1: "
+                              "expected a value (string, number or list), found `off'")
+
+
+# ------------------------------------------------------------ Toolstack
+
+class FakeModule(object):
+    """Just enough of AnsibleModule for CommandRunner: scripted run_command."""
+
+    def __init__(self, results):
+        self.results = list(results)
+        self.commands = []
+
+    def get_bin_path(self, name, required=False):
+        return name
+
+    def run_command(self, cmd, check_rc=False, environ_update=None, data=None, binary_data=False):
+        self.commands.append(cmd)
+        return self.results.pop(0)
+
+
+def toolstack(*results):
+    module = FakeModule(results)
+    return Toolstack(CommandRunner(module)), module
+
+
+def test_state_reads_each_list_once():
+    xl, module = toolstack((0, LIST_LONG, ''), (0, LIST, ''))
+    state = xl.state()
+    assert module.commands == [['xl', 'list', '-l'], ['xl', 'list']]
+    assert sorted(state['domains']) == ['news', 'web']
+    assert (state['dom0']['name'], state['dom0']['state']) == ('Domain-0', 'running')
+    assert state['domains']['web']['state'] == 'blocked'
+
+
+def test_info():
+    xl, module = toolstack((0, INFO, ''))
+    facts = xl.info()
+    assert module.commands == [['xl', 'info']]
+    assert (facts['xen_version'], facts['nr_cpus']) == ('4.17.5', 2)
+
+
+def test_unusable_output_is_a_command_error():
+    xl, module = toolstack((0, '(domain (domid 1))\n', ''))
+    with pytest.raises(CommandError) as exc:
+        xl.list_long()
+    assert exc.value.cmd == ['xl', 'list', '-l']
+    assert exc.value.rc == 0
+    assert exc.value.stdout == '(domain (domid 1))\n'
+    assert exc.value.msg.startswith("cannot use the output of 'xl list -l': xl list -l printed SXP instead of JSON")
+
+
+def test_failing_read_is_a_command_error():
+    xl, module = toolstack((1, '', 'libxl: error: cannot init xl context\n'))
+    with pytest.raises(CommandError) as exc:
+        xl.list_plain()
+    assert exc.value.as_result() == {
+        'msg': "command 'xl list' failed with rc=1: libxl: error: cannot init xl context",
+        'cmd': ['xl', 'list'], 'rc': 1, 'stdout': '', 'stderr': 'libxl: error: cannot init xl context\n'}
+
+
+@pytest.mark.parametrize('call, argv', [
+    (lambda xl: xl.validate('/etc/xen/news.cfg'), ['xl', '-N', 'create', '/etc/xen/news.cfg']),
+    (lambda xl: xl.create('/etc/xen/news.cfg'), ['xl', 'create', '/etc/xen/news.cfg']),
+    (lambda xl: xl.destroy('news'), ['xl', 'destroy', 'news']),
+    (lambda xl: xl.pause('news'), ['xl', 'pause', 'news']),
+    (lambda xl: xl.unpause('news'), ['xl', 'unpause', 'news']),
+    (lambda xl: xl.mem_set('news', 256), ['xl', 'mem-set', 'news', '256m']),
+    (lambda xl: xl.mem_max('news', 512), ['xl', 'mem-max', 'news', '512m']),
+    (lambda xl: xl.vcpu_set('news', 2), ['xl', 'vcpu-set', 'news', '2']),
+    (lambda xl: xl.shutdown('news'), ['xl', 'shutdown', 'news']),
+    (lambda xl: xl.shutdown('news', wait_timeout=120), ['timeout', '120', 'xl', 'shutdown', '-w', 'news']),
+])
+def test_commands(call, argv):
+    xl, module = toolstack((0, '', ''))
+    result = call(xl)
+    assert module.commands == [argv]
+    assert result.rc == 0
+
+
+def test_change_command_failure():
+    xl, module = toolstack((1, '', "libxl: error: Domain 'nosuch' does not exist.\n"))
+    with pytest.raises(CommandError) as exc:
+        xl.destroy('nosuch')
+    assert (exc.value.cmd, exc.value.rc) == (['xl', 'destroy', 'nosuch'], 1)
+
+
+def test_shutdown_timeout():
+    xl, module = toolstack((124, 'Waiting for 1 domains\n', ''))
+    with pytest.raises(ShutdownTimeout) as exc:
+        xl.shutdown('news', wait_timeout=30)
+    assert exc.value.msg == 'domain news did not shut down within 30 seconds'
+    assert exc.value.as_result()['cmd'] == ['timeout', '30', 'xl', 'shutdown', '-w', 'news']
+    assert exc.value.rc == 124
+
+
+def test_shutdown_failure_with_wait():
+    xl, module = toolstack((1, '', 'Domain nosuch does not exist.\n'))
+    with pytest.raises(CommandError) as exc:
+        xl.shutdown('nosuch', wait_timeout=30)
+    assert not isinstance(exc.value, ShutdownTimeout)
+    assert exc.value.msg == "command 'timeout 30 xl shutdown -w nosuch' failed with rc=1: Domain nosuch does not exist."
