@@ -7,7 +7,7 @@
 
 Parsers (no I/O): :func:`parse_lvs`, :func:`parse_vgs`, :func:`parse_size`,
 :func:`round_up_to_extents`, :func:`parse_blkid_export`, :func:`parse_mounts`,
-:func:`domain_disks`, :func:`lv_keys`.
+:func:`domain_disks`, :func:`path_keys`, :func:`lv_keys`.
 
 Service: :class:`Lvm` runs every command through
 :class:`~._runner.CommandRunner`; it holds no state besides the runner.
@@ -24,12 +24,12 @@ import re
 from fractions import Fraction
 
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError
+from ansible_collections.xenops.xen.plugins.module_utils._xl import DOM0_NAME, Toolstack
 
 LVS_ARGV = ['lvs', '--reportformat', 'json', '--units', 'b', '--nosuffix',
             '-o', 'vg_name,lv_name,lv_path,lv_size,lv_attr']
 VGS_ARGV = ['vgs', '--reportformat', 'json', '--units', 'b', '--nosuffix',
             '-o', 'vg_name,vg_size,vg_free,vg_extent_size,vg_free_count']
-XL_LIST_LONG_ARGV = ['xl', 'list', '-l']
 
 # Seam for tests: the file read by :func:`read_mounts`.
 PROC_MOUNTS = '/proc/mounts'
@@ -353,23 +353,20 @@ def read_mounts():
 
 
 # ---------------------------------------------------------------------------
-# xl list -l (minimal)
+# Disks of running domains
 
-def domain_disks(data):
-    """``[(domain, pdev_path, vdev)]`` of every domain but Domain-0 in ``xl list -l`` output.
+def domain_disks(entries):
+    """``[(domain, pdev_path, vdev)]`` of every domain but Domain-0.
 
-    ``data`` is the JSON text or the decoded list.  Only the fields needed to
-    tell whether a running domain uses a volume are read.
+    ``entries`` is ``xl list -l`` as parsed by :func:`~._xl.parse_list_long`;
+    every domain it lists exists (running, paused...) and holds its disks.
     """
-    if isinstance(data, (str, bytes)):
-        text = data.strip()
-        data = json.loads(text) if text else []
     disks = []
-    for entry in data or []:
-        if not isinstance(entry, dict) or entry.get('domid') == 0:
-            continue
+    for entry in entries:
         config = entry.get('config') or {}
-        name = (config.get('c_info') or {}).get('name') or 'domid %s' % entry.get('domid')
+        name = (config.get('c_info') or {}).get('name')
+        if entry.get('domid') == 0 or name == DOM0_NAME:
+            continue
         for disk in config.get('disks') or []:
             if disk.get('pdev_path'):
                 disks.append((name, disk['pdev_path'], disk.get('vdev')))
@@ -461,8 +458,11 @@ class Lvm(object):
     def mounts(self):
         return read_mounts()
 
+    def xl_installed(self):
+        return bool(self.runner.module.get_bin_path('xl'))
+
     def domain_disks(self):
-        """Disks of running domains, from ``xl list -l``; none when xl is not installed."""
-        if not self.runner.module.get_bin_path('xl'):
+        """Disks of running domains (``xl list -l``); none when xl is not installed."""
+        if not self.xl_installed():
             return []
-        return domain_disks(self.runner.run(XL_LIST_LONG_ARGV).stdout)
+        return domain_disks(Toolstack(self.runner).list_long())

@@ -16,6 +16,7 @@ from ansible_collections.xenops.xen.plugins.module_utils._lvm import (
     parse_blkid_export, parse_lvs, parse_mounts, parse_size, parse_vgs, path_keys, round_up_to_extents,
     split_dm_name)
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError, CommandResult
+from ansible_collections.xenops.xen.plugins.module_utils._xl import parse_list_long
 
 FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures')
 
@@ -238,22 +239,21 @@ def test_read_mounts_uses_seam(tmp_path, monkeypatch):
 
 
 # ---------------------------------------------------------------------------
-# xl list -l (minimal reader)
+# Disks of running domains (xl list -l)
 
 XL_LIST_LONG = json.dumps([
     {'domid': 0, 'config': {'c_info': {'name': 'Domain-0'}}},
     {'domid': 1, 'config': {'c_info': {'name': 'news'}, 'disks': [
         {'pdev_path': '/dev/vg_xen/news-root', 'vdev': 'xvda'},
         {'pdev_path': '/dev/mapper/vg_xen-news--swap', 'vdev': 'xvdb'}]}},
-    {'domid': 4, 'config': {'c_info': {}, 'disks': [{'vdev': 'xvdc'}]}},
+    {'domid': 4, 'config': {'c_info': {'name': 'empty'}, 'disks': [{'vdev': 'xvdc'}]}},
 ])
 
 
 def test_domain_disks():
-    assert domain_disks(XL_LIST_LONG) == [('news', '/dev/vg_xen/news-root', 'xvda'),
-                                          ('news', '/dev/mapper/vg_xen-news--swap', 'xvdb')]
-    assert domain_disks('') == []
-    assert domain_disks([]) == []
+    assert domain_disks(parse_list_long(XL_LIST_LONG)) == [('news', '/dev/vg_xen/news-root', 'xvda'),
+                                                           ('news', '/dev/mapper/vg_xen-news--swap', 'xvdb')]
+    assert domain_disks(parse_list_long('[\n]')) == []
 
 
 # ---------------------------------------------------------------------------
