@@ -16,9 +16,14 @@ for pkg in xen-system-amd64 $EXTRA_PACKAGES; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="$missing $pkg"
 done
 if [ -n "$missing" ]; then
-    apt-get update -qq
+    log=/var/log/xenops-install-xen.log
     # shellcheck disable=SC2086
-    apt-get install -y -qq --no-install-recommends $missing
+    if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing; } >"$log" 2>&1; then
+        tail -n 40 "$log" >&2
+        echo "install-xen: apt-get failed, see $log" >&2
+        exit 1
+    fi
+    echo "xen: installed$missing"
 fi
 
 cat > /etc/default/grub.d/xenops-xen.cfg <<CFG

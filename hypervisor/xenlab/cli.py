@@ -1,6 +1,7 @@
 """Command line of hypervisor/lab."""
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -68,6 +69,16 @@ def cmd_status(args):
     rundir = _rundir()
     hosts = vm.all_hosts(rundir)
     switch = vm.Switch(rundir)
+    if args.json:
+        out = []
+        for host in hosts:
+            st = host.state()
+            out.append({"name": host.name, "running": host.running(), "pid": host.pid(),
+                        "address": "127.0.0.1", "ssh_port": st.get("ssh_port"), "user": "root",
+                        "identity_file": image.ssh_key_path(), "shared_ip": image.shared_ip(host.index),
+                        "memory": st.get("memory"), "snapshots": st.get("snapshots") or []})
+        print(json.dumps(out, indent=2))
+        return 0
     print("run dir: %s" % rundir)
     print("switch: %s" % ("running" if switch.running() else "stopped"))
     if not hosts:
@@ -257,6 +268,7 @@ def main(argv=None):
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("status", help="show the hosts")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("ssh", help="ssh into a host: lab ssh lab1 [-- CMD...]")

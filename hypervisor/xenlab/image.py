@@ -91,6 +91,10 @@ def guest_files(pubkey, mirror, security):
     files["/etc/apt/sources.list.d/debian.sources"] = (0o644, _sources(mirror, security))
     files["/etc/apt/apt.conf.d/80xenops-lab"] = (
         0o644, 'APT::Install-Recommends "false";\nAcquire::Languages "none";\n')
+    # The image's first initrd is built with MODULES=most (in the chroot nothing can be
+    # detected); later rebuilds (e.g. when Xen is installed) only take the modules in use,
+    # which is several times faster under TCG.
+    files["/etc/initramfs-tools/conf.d/xenops-lab.conf"] = (0o644, "MODULES=dep\n")
     files["/root/.ssh/authorized_keys"] = (0o600, pubkey.strip() + "\n")
     files["/etc/ssh/sshd_config.d/xenops-lab.conf"] = (
         0o644, "PermitRootLogin prohibit-password\nUseDNS no\n")
