@@ -26,7 +26,7 @@ description:
     its label and UUID. A volume open elsewhere (a running domain) is extended but its filesystem is left alone, with
     a warning, to be grown inside the domain.
 author:
-  - xenops.xen contributors
+  - xenops.xen maintainers (@xenops)
 attributes:
   check_mode:
     description: Can run in check mode and return the changed status and actions without changing anything; only
