@@ -19,7 +19,7 @@ description:
   - C(xl list -l) must print JSON; a host whose C(/etc/xen/xl.conf) sets C(output_format="sxp") is refused with a
     message saying so.
 author:
-  - xenops.xen contributors
+  - xenops.xen contributors (@xenops)
 extends_documentation_fragment:
   - xenops.xen.attributes
   - xenops.xen.attributes.info_module

@@ -75,7 +75,7 @@ def test_strings(text, value):
 ])
 def test_numbers(text, value):
     assert parse(text) == {'x': value}
-    assert type(parse(text)['x']) is int
+    assert isinstance(parse(text)['x'], int) and not isinstance(parse(text)['x'], bool)
 
 
 @pytest.mark.parametrize('token', ['08', '0x', '1f', '12x', '9223372036854775808'])
