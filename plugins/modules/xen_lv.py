@@ -26,18 +26,21 @@ description:
     its label and UUID. A volume open elsewhere (a running domain) is extended but its filesystem is left alone, with
     a warning, to be grown inside the domain.
 author:
-  - xenops.xen maintainers (@xenops)
+  - xenops.xen contributors (@xenops)
+extends_documentation_fragment:
+  - xenops.xen.attributes
 attributes:
   check_mode:
-    description: Can run in check mode and return the changed status and actions without changing anything; only
-      reading commands (C(vgs), C(lvs), C(blkid), C(xl list -l)) run.
     support: full
+    details: Only reading commands run (C(lvs), C(vgs), C(blkid), C(xl list -l)); the result lists the actions that
+      would run.
   diff_mode:
-    description: Returns the state of each changed volume (size, filesystem, present or absent) before and after.
     support: full
+    details: The state (present or absent, size, filesystem) of each changed volume before and after.
   idempotent:
-    description: Running the task again with the same options changes nothing.
     support: full
+    details: Sizes are absolute and rounded to whole extents; a filesystem is only created on a volume without any
+      signature.
 options:
   name:
     description:
