@@ -149,7 +149,10 @@ def _lexical_error(text, pos, lineno):
         hint = 'setting names are lower case'
     else:
         hint = 'unexpected character %r' % c
-    raise XlCfgError("lexical error near `%s': %s" % (run.rstrip('\r'), hint), lineno)
+    run = run.rstrip('\r')
+    if not run:
+        raise XlCfgError('lexical error: %s' % hint, lineno)
+    raise XlCfgError("lexical error near `%s': %s" % (run, hint), lineno)
 
 
 def _tokens(text):
@@ -163,29 +166,30 @@ def _tokens(text):
         kind = m.lastgroup
         tok = m.group(0)
         if kind == 'ident':
-            yield (_IDENT, tok, lineno)
+            yield (_IDENT, tok, lineno, tok)
         elif kind == 'number':
-            yield (_NUMBER, _number(tok), lineno)
+            yield (_NUMBER, _number(tok), lineno, tok)
         elif kind == 'string':
-            yield (_STRING, _dequote(tok, lineno), lineno)
+            yield (_STRING, _dequote(tok, lineno), lineno, tok)
         elif kind == 'newline':
-            yield (_NEWLINE, tok, lineno)
+            yield (_NEWLINE, tok, lineno, tok)
             lineno += 1
         elif kind == 'op':
-            yield (_OP, tok, lineno)
+            yield (_OP, tok, lineno, tok)
         pos = m.end()
-    yield (_EOF, None, lineno)
+    yield (_EOF, None, lineno, '')
 
 
 def _describe(tok):
-    kind, value = tok[0], tok[1]
+    """``tok`` (kind, value, lineno, source text) for an error message."""
+    kind = tok[0]
     if kind == _EOF:
         return 'end of file'
     if kind == _NEWLINE:
         return 'end of line'
     if kind == _STRING:
-        return 'string %s' % _quote(value)
-    return "`%s'" % (value,)
+        return 'string %s' % tok[3]
+    return "`%s'" % tok[3]
 
 
 # ---------------------------------------------------------------- parsing

@@ -156,6 +156,8 @@ def test_bytes_input():
     ('a = 1\nb = 2 c = 3\n', 2, "expected end of line or `;' after the value of `b', found `c'"),
     ('= 1\n', 1, "expected a setting name, found `='"),
     ('"a" = 1\n', 1, 'expected a setting name, found string "a"'),
+    ("'a' = 1\n", 1, "expected a setting name, found string 'a'"),
+    ('0x10 = 1\n', 1, "expected a setting name, found `0x10'"),
     ('a = 1\n\nb = [1, 2\n', 4, 'list opened on line 3 is not closed'),
     ('b = [1 2]\n', 1, "expected `,' or `]' in the list opened on line 1, found `2'"),
     ('b = [,]\n', 1, "expected a value (string, number or list), found `,'"),
@@ -174,7 +176,7 @@ def test_syntax_errors(text, lineno, message):
 
 
 @pytest.mark.parametrize('text, lineno, message', [
-    ('a = 1\r\nb = 2\r\n', 1, "lexical error near `': carriage return (DOS line endings are not accepted by xl)"),
+    ('a = 1\r\nb = 2\r\n', 1, 'lexical error: carriage return (DOS line endings are not accepted by xl)'),
     ('a = 1\nb = "open\n', 2, "lexical error near `\"open': string not closed on the same line"),
     ("a = 'x\\\ny'\n", 1, "lexical error near `'x\\': string not closed on the same line"),
     ('a = 1\nmemory = 512 * 2\n', 2, "lexical error near `*': unexpected character '*'"),
