@@ -49,9 +49,16 @@ def cmd_up(args):
         if host.running():
             log("%s already running (ssh port %s)" % (host.name, host.port))
             continue
-        port = host.pick_port(taken)
-        taken.add(port)
-        host.start(base, args.memory, port, switch)
+        for attempt in range(5):
+            port = host.pick_port(taken)
+            taken.add(port)
+            try:
+                host.start(base, args.memory, port, switch)
+                break
+            except LabError as exc:
+                # another lab may have taken the port between the check and QEMU's bind
+                if "forwarding" not in str(exc) or attempt == 4:
+                    raise
         started.append(host)
         log("%s started (pid %s, ssh 127.0.0.1:%d)" % (host.name, host.pid(), port))
     for host in hosts:

@@ -13,6 +13,7 @@ GRUB is installed by a first boot (direct kernel boot) inside QEMU, which
 then powers off.
 """
 
+import fcntl
 import hashlib
 import json
 import os
@@ -221,6 +222,18 @@ class Image:
             return self.base
         if os.geteuid() != 0:
             raise LabError("building the base image needs root (debootstrap); run as root")
+        # several labs (run dirs) share the cache: build once, the others wait
+        with open(os.path.join(self.cache, "build.lock"), "w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                log("another build of the base image is running; waiting for it")
+                fcntl.flock(lock, fcntl.LOCK_EX)
+            if self.cached():
+                return self.base
+            return self._build()
+
+    def _build(self):
         t0 = time.time()
         if not os.path.exists(self.rootfs_tar):
             self._debootstrap()
