@@ -1227,12 +1227,12 @@ class Executor(object):
     ``console/guest-NAME.log``.
     """
 
-    def __init__(self, toolstack, atomic_move, clock=None, log_dir=LOG_DIR, poll_interval=POLL_INTERVAL):
+    def __init__(self, toolstack, atomic_move, clock=None, log_dir=None, poll_interval=None):
         self.toolstack = toolstack
         self.atomic_move = atomic_move
         self.clock = clock or Clock()
-        self.log_dir = log_dir
-        self.poll_interval = poll_interval
+        self.log_dir = log_dir or LOG_DIR
+        self.poll_interval = poll_interval or POLL_INTERVAL
 
     def apply(self, plan):
         """Run the actions of ``plan`` in order; returns the list of those done."""
@@ -1380,7 +1380,7 @@ def _domain_result(plan, facts, actions):
 class DomainManager(object):
     """Runs one task: read once, plan and check everything, then apply in order."""
 
-    def __init__(self, toolstack, atomic_move, clock=None, log_dir=LOG_DIR):
+    def __init__(self, toolstack, atomic_move, clock=None, log_dir=None):
         self.toolstack = toolstack
         self.executor = Executor(toolstack, atomic_move, clock=clock, log_dir=log_dir)
 

@@ -1,0 +1,799 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""xen_domain scenarios: the exact commands of every transition, check mode, diff, batches, bad inputs."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import pytest
+
+from ansible_collections.xenops.xen.plugins.module_utils import _domain
+from ansible_collections.xenops.xen.plugins.modules import xen_domain
+
+sys.path.insert(0, os.path.dirname(__file__))
+from utils import Call, run_module  # noqa: E402
+
+LIST_LONG = ['xl', 'list', '-l']
+LIST = ['xl', 'list']
+HEADER = 'Name                                        ID   Mem VCPUs\tState\tTime(s)\n'
+DOM0 = 'Domain-0                                     0   768     2     r-----      42.1\n'
+
+NEWS_MAC = '00:16:3e:54:69:80'   # stable_mac('news', 0)
+NEWS_OPTIONS = dict(
+    name='news', kernel='/boot/vmlinuz', ramdisk='/boot/initrd.img', root='/dev/sda1 ro',
+    memory=256, maxmem=512, vcpus=1, maxvcpus=2,
+    disks=['phy:vg/news-root,sda1,w'], vifs=['bridge=xenbr0'], boot_settle=1)
+NEWS_CFG = '''# Managed by Ansible (xenops.xen). Local changes will be overwritten.
+
+name = "news"
+kernel = "/boot/vmlinuz"
+ramdisk = "/boot/initrd.img"
+root = "/dev/sda1 ro"
+memory = 256
+maxmem = 512
+vcpus = 1
+maxvcpus = 2
+disk = [
+    "format=raw, vdev=sda1, access=rw, target=vg/news-root",
+]
+vif = [
+    "mac=00:16:3e:54:69:80,bridge=xenbr0",
+]
+'''
+# The same domain as an administrator wrote it years ago.
+NEWS_HANDMADE = '''# news server
+kernel = '/boot/vmlinuz'
+ramdisk = '/boot/initrd.img'
+memory = "256"
+maxmem = 0x200
+name = 'news'
+vcpus = 1; maxvcpus = 2
+root = '/dev/sda1 ro'
+disk = [ 'phy:/dev/vg/news-root,sda1,w' ]
+vif = [ 'bridge=xenbr0, mac=00:16:3E:54:69:80' ]
+'''
+
+
+class FakeClock(object):
+    """Time that passes only when the module sleeps."""
+
+    def __init__(self):
+        self.t = 1000.0
+        self.slept = []
+
+    def now(self):
+        return self.t
+
+    def sleep(self, seconds):
+        self.slept.append(seconds)
+        self.t += seconds
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch):
+    fake = FakeClock()
+    monkeypatch.setattr(_domain, 'Clock', lambda: fake)
+    return fake
+
+
+@pytest.fixture(autouse=True)
+def log_dir(tmp_path, monkeypatch):
+    path = tmp_path / 'log'
+    (path / 'console').mkdir(parents=True)
+    monkeypatch.setattr(_domain, 'LOG_DIR', str(path))
+    return path
+
+
+@pytest.fixture
+def cfg_dir(tmp_path):
+    path = tmp_path / 'xen'
+    path.mkdir()
+    return path
+
+
+def dom(name, domid, flags='-b----', memory=256, maxmem=512, vcpus=1, maxvcpus=2, dtype='pv',
+        kernel='/boot/vmlinuz', ramdisk='/boot/initrd.img', cmdline='root=/dev/sda1 ro',
+        disks=(('vg/news-root', 'sda1', 1),), macs=(NEWS_MAC,)):
+    """One running domain: its ``xl list -l`` entry and its ``xl list`` line."""
+    config = {
+        'c_info': {'type': dtype, 'name': name},
+        'b_info': {'max_vcpus': maxvcpus, 'avail_vcpus': list(range(vcpus)), 'max_memkb': maxmem * 1024,
+                   'target_memkb': memory * 1024, 'kernel': kernel, 'ramdisk': ramdisk, 'cmdline': cmdline,
+                   'type.%s' % dtype: {}},
+        'disks': [{'pdev_path': p, 'vdev': v, 'backend': 'phy', 'format': 'raw', 'readwrite': rw} for p, v, rw in disks],
+        'nics': [{'devid': i, 'mac': m, 'bridge': 'xenbr0', 'script': 'vif-bridge', 'nictype': 'vif'}
+                 for i, m in enumerate(macs)],
+        'on_poweroff': 'destroy', 'on_reboot': 'restart', 'on_watchdog': 'destroy', 'on_crash': 'destroy',
+    }
+    line = '%-40s %5d %5d %5d     %s %9.1f\n' % (name, domid, memory, vcpus, flags, 3.2)
+    return {'domid': domid, 'config': config}, line
+
+
+def reads(*doms):
+    long_out = json.dumps([d[0] for d in doms], indent=4) if doms else '[\n]\n'
+    return [Call(LIST_LONG, out=long_out), Call(LIST, out=HEADER + DOM0 + ''.join(d[1] for d in doms))]
+
+
+def poll(*doms):
+    return Call(LIST, out=HEADER + DOM0 + ''.join(d[1] for d in doms))
+
+
+def news(**kwargs):
+    return dom('news', 5, **kwargs)
+
+
+def args(cfg_dir, **kwargs):
+    result = dict(NEWS_OPTIONS, config_dir=str(cfg_dir))
+    result.update(kwargs)
+    return result
+
+
+def actions(result):
+    return [a['action'] for a in result['actions']]
+
+
+def validate(cfg_dir, name='news'):
+    return Call(['xl', '-N', 'create', str(cfg_dir / ('.%s.cfg.tmp' % name))], out='{"c_info": {}}\n')
+
+
+def create(cfg_dir, name='news'):
+    return Call(['xl', 'create', str(cfg_dir / ('%s.cfg' % name))],
+                err='Parsing config from %s\n' % (cfg_dir / ('%s.cfg' % name)))
+
+
+def shutdown(name='news', timeout=120, rc=0):
+    return Call(['timeout', str(timeout), 'xl', 'shutdown', '-w', name], rc=rc,
+                out='Waiting for 1 domains\n' if rc == 0 else '')
+
+
+# ---------------------------------------------------------------- transitions
+
+def test_absent_to_running_writes_validates_creates_and_checks_boot(cfg_dir):
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir), calls=(
+        reads() + [validate(cfg_dir), create(cfg_dir), poll(news())] + reads(news())))
+    assert failed is False
+    assert result['changed'] is True
+    assert actions(result) == ['write_config', 'create']
+    assert result['actions'][0]['description'] == 'create %s' % (cfg_dir / 'news.cfg')
+    assert result['actions'][1]['description'] == 'start news (xl create %s, then check it stays up for 1 seconds)' % (
+        cfg_dir / 'news.cfg')
+    assert (cfg_dir / 'news.cfg').read_text() == NEWS_CFG
+    assert not (cfg_dir / '.news.cfg.tmp').exists()
+    assert result['state'] == 'running'
+    assert result['restart_required'] is False
+    assert result['config_file'] == str(cfg_dir / 'news.cfg')
+    assert result['domain']['domid'] == 5
+    assert result['domain']['state'] == 'blocked'
+    assert result['domain']['memory_mib'] == 256
+
+
+def test_default_boot_settle_polls_xl_list_three_times(cfg_dir, clock):
+    opts = args(cfg_dir)
+    del opts['boot_settle']
+    result, failed, seen = run_module(xen_domain.main, opts, calls=(
+        reads() + [validate(cfg_dir), create(cfg_dir), poll(news()), poll(news()), poll(news())] + reads(news())))
+    assert failed is False
+    assert clock.slept == [1.0, 1.0, 1.0]
+    assert seen.count(LIST) == 5
+
+
+def test_boot_settle_zero_does_not_poll(cfg_dir, clock):
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir, boot_settle=0), calls=(
+        reads() + [validate(cfg_dir), create(cfg_dir)] + reads(news())))
+    assert failed is False
+    assert clock.slept == []
+    assert result['actions'][1]['description'] == 'start news (xl create %s)' % (cfg_dir / 'news.cfg')
+
+
+def test_absent_to_present_writes_config_only(cfg_dir):
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir, state='present'), calls=(
+        reads() + [validate(cfg_dir)]))
+    assert failed is False
+    assert actions(result) == ['write_config']
+    assert result['state'] == 'stopped'
+    assert result['domain'] is None
+    assert (cfg_dir / 'news.cfg').read_text() == NEWS_CFG
+
+
+def test_present_to_running_starts_from_existing_file(cfg_dir):
+    (cfg_dir / 'news.cfg').write_text(NEWS_CFG)
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir), calls=(
+        reads() + [create(cfg_dir), poll(news())] + reads(news())))
+    assert failed is False
+    assert actions(result) == ['create']
+    assert seen == [LIST_LONG, LIST, ['xl', 'create', str(cfg_dir / 'news.cfg')], LIST, LIST_LONG, LIST]
+
+
+def test_running_to_stopped_shuts_down_with_timeout(cfg_dir):
+    (cfg_dir / 'news.cfg').write_text(NEWS_CFG)
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir, state='stopped', shutdown_timeout=30), calls=(
+        reads(news()) + [shutdown(timeout=30)] + reads()))
+    assert failed is False
+    assert actions(result) == ['shutdown']
+    assert result['actions'][0]['description'] == 'shut news down (xl shutdown -w, at most 30 seconds)'
+    assert result['state'] == 'stopped'
+    assert result['domain'] is None
+
+
+def test_running_to_paused(cfg_dir):
+    (cfg_dir / 'news.cfg').write_text(NEWS_CFG)
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir, state='paused'), calls=(
+        reads(news()) + [Call(['xl', 'pause', 'news'])] + reads(news(flags='--p---'))))
+    assert failed is False
+    assert actions(result) == ['pause']
+    assert result['domain']['state'] == 'paused'
+
+
+def test_paused_to_running(cfg_dir):
+    (cfg_dir / 'news.cfg').write_text(NEWS_CFG)
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir), calls=(
+        reads(news(flags='--p---')) + [Call(['xl', 'unpause', 'news'])] + reads(news())))
+    assert failed is False
+    assert actions(result) == ['unpause']
+    assert result['domain']['state'] == 'blocked'
+
+
+def test_paused_to_stopped_unpauses_first(cfg_dir):
+    (cfg_dir / 'news.cfg').write_text(NEWS_CFG)
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir, state='stopped'), calls=(
+        reads(news(flags='--p---')) + [Call(['xl', 'unpause', 'news']), shutdown()] + reads()))
+    assert failed is False
+    assert actions(result) == ['unpause', 'shutdown']
+
+
+def test_running_to_absent_shuts_down_and_removes_link_and_config(cfg_dir):
+    (cfg_dir / 'news.cfg').write_text(NEWS_CFG)
+    (cfg_dir / 'auto').mkdir()
+    os.symlink(str(cfg_dir / 'news.cfg'), str(cfg_dir / 'auto' / 'news.cfg'))
+    result, failed, seen = run_module(xen_domain.main, dict(name='news', state='absent', config_dir=str(cfg_dir)),
+                                      calls=reads(news()) + [shutdown()] + reads())
+    assert failed is False
+    assert actions(result) == ['shutdown', 'unlink_autostart', 'remove_config']
+    assert not (cfg_dir / 'news.cfg').exists()
+    assert not os.path.lexists(str(cfg_dir / 'auto' / 'news.cfg'))
+
+
+def test_stopped_to_absent_removes_config_without_commands(cfg_dir):
+    (cfg_dir / 'news.cfg').write_text(NEWS_CFG)
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir, state='absent'), calls=reads())
+    assert failed is False
+    assert actions(result) == ['remove_config']
+    assert seen == [LIST_LONG, LIST]
+    assert not (cfg_dir / 'news.cfg').exists()
+
+
+def test_absent_again_is_no_change(cfg_dir):
+    result, failed, seen = run_module(xen_domain.main, dict(name='news', state='absent', config_dir=str(cfg_dir)),
+                                      calls=reads())
+    assert failed is False
+    assert result['changed'] is False
+    assert result['actions'] == []
+
+
+def test_crashed_to_running_destroys_then_creates(cfg_dir):
+    (cfg_dir / 'news.cfg').write_text(NEWS_CFG)
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir), calls=(
+        reads(news(flags='---sc-')) + [Call(['xl', 'destroy', 'news']), create(cfg_dir), poll(news())] + reads(news())))
+    assert failed is False
+    assert actions(result) == ['destroy', 'create']
+    assert result['actions'][0]['description'] == 'destroy news (crashed) before starting it again'
+
+
+def test_running_unchanged_is_no_change(cfg_dir):
+    (cfg_dir / 'news.cfg').write_text(NEWS_CFG)
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir), calls=reads(news()))
+    assert failed is False
+    assert result['changed'] is False
+    assert result['restart_required'] is False
+    assert result['restart_reasons'] == []
+    assert result['domain']['name'] == 'news'
+
+
+def test_hand_edited_equivalent_file_is_not_a_change(cfg_dir):
+    (cfg_dir / 'news.cfg').write_text(NEWS_HANDMADE)
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir), calls=reads(news()))
+    assert failed is False
+    assert result['changed'] is False
+    assert (cfg_dir / 'news.cfg').read_text() == NEWS_HANDMADE
+
+
+def test_memory_drift_is_applied_live_and_written(cfg_dir):
+    (cfg_dir / 'news.cfg').write_text(NEWS_CFG)
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir, memory=384), calls=(
+        reads(news()) + [validate(cfg_dir), Call(['xl', 'mem-set', 'news', '384m'])] + reads(news(memory=384))))
+    assert failed is False
+    assert actions(result) == ['write_config', 'mem_set']
+    assert result['actions'][1]['description'] == 'set the memory of news to 384 MiB (now 256 MiB)'
+    assert 'memory = 384\n' in (cfg_dir / 'news.cfg').read_text()
+    assert result['restart_required'] is False
+    assert result['domain']['memory_mib'] == 384
+
+
+def test_vcpu_drift_is_applied_live(cfg_dir):
+    (cfg_dir / 'news.cfg').write_text(NEWS_CFG)
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir, vcpus=2), calls=(
+        reads(news()) + [validate(cfg_dir), Call(['xl', 'vcpu-set', 'news', '2'])] + reads(news(vcpus=2))))
+    assert failed is False
+    assert actions(result) == ['write_config', 'vcpu_set']
+    assert result['restart_required'] is False
+
+
+def test_memory_above_running_maxmem_needs_restart(cfg_dir):
+    (cfg_dir / 'news.cfg').write_text(NEWS_CFG)
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir, memory=1024, maxmem=2048), calls=(
+        reads(news()) + [validate(cfg_dir)]))
+    assert failed is False
+    assert actions(result) == ['write_config']
+    assert result['restart_required'] is True
+    assert result['restart_reasons'] == ['maxmem 2048 MiB, running 512 MiB',
+                                         'memory 1024 MiB is more than the running maxmem 512 MiB']
+
+
+def test_disk_change_with_restart_never_only_reports(cfg_dir):
+    (cfg_dir / 'news.cfg').write_text(NEWS_CFG)
+    disks = ['phy:vg/news-root,sda1,w', 'phy:vg/news-swap,sda2,w']
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir, disks=disks), calls=(
+        reads(news()) + [validate(cfg_dir)]))
+    assert failed is False
+    assert actions(result) == ['write_config']
+    assert result['restart_required'] is True
+    assert result['restart_reasons'] == ['disk sda2 is not attached to the running domain']
+    assert '"format=raw, vdev=sda2, access=rw, target=vg/news-swap",\n' in (cfg_dir / 'news.cfg').read_text()
+
+
+def test_disk_change_with_restart_if_needed_restarts(cfg_dir):
+    (cfg_dir / 'news.cfg').write_text(NEWS_CFG)
+    disks = ['phy:vg/news-root,sda1,w', 'phy:vg/news-swap,sda2,w']
+    both = (('vg/news-root', 'sda1', 1), ('vg/news-swap', 'sda2', 1))
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir, disks=disks, restart='if_needed'), calls=(
+        reads(news()) + [validate(cfg_dir), shutdown(), create(cfg_dir), poll(news(disks=both))]
+        + reads(news(disks=both))))
+    assert failed is False
+    assert actions(result) == ['write_config', 'restart']
+    assert result['actions'][1]['description'] == (
+        'restart news (shut down, xl create) because disk sda2 is not attached to the running domain')
+    assert result['restart_required'] is False
+    assert result['restart_reasons'] == ['disk sda2 is not attached to the running domain']
+
+
+def test_restart_needed_second_run_still_reports_without_writing(cfg_dir):
+    disks = ['phy:vg/news-root,sda1,w', 'phy:vg/news-swap,sda2,w']
+    (cfg_dir / 'news.cfg').write_text(NEWS_CFG.replace(
+        '    "format=raw, vdev=sda1, access=rw, target=vg/news-root",\n',
+        '    "format=raw, vdev=sda1, access=rw, target=vg/news-root",\n'
+        '    "format=raw, vdev=sda2, access=rw, target=vg/news-swap",\n'))
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir, disks=disks), calls=reads(news()))
+    assert failed is False
+    assert result['changed'] is False
+    assert result['restart_required'] is True
+
+
+def test_extra_option_change_on_running_domain_needs_restart(cfg_dir):
+    (cfg_dir / 'news.cfg').write_text(NEWS_CFG)
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir, extra_options={'serial': 'pty'}), calls=(
+        reads(news()) + [validate(cfg_dir)]))
+    assert failed is False
+    assert result['restart_reasons'] == ['setting serial changed in the config file']
+    assert (cfg_dir / 'news.cfg').read_text().endswith('serial = "pty"\n')
+
+
+def test_paused_domain_restart_unpauses_first(cfg_dir):
+    (cfg_dir / 'news.cfg').write_text(NEWS_CFG)
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir, kernel='/boot/vmlinuz-new', restart='if_needed',
+                                                            state='paused'), calls=(
+        reads(news(flags='--p---')) + [validate(cfg_dir), Call(['xl', 'unpause', 'news']), shutdown(),
+                                       create(cfg_dir), poll(news(kernel='/boot/vmlinuz-new')),
+                                       Call(['xl', 'pause', 'news'])]
+        + reads(news(kernel='/boot/vmlinuz-new', flags='--p---'))))
+    assert failed is False
+    assert actions(result) == ['write_config', 'unpause', 'restart', 'pause']
+
+
+def test_no_configuration_options_use_existing_file(cfg_dir):
+    (cfg_dir / 'news.cfg').write_text(NEWS_HANDMADE)
+    result, failed, seen = run_module(xen_domain.main, dict(name='news', config_dir=str(cfg_dir), boot_settle=0),
+                                      calls=reads() + [create(cfg_dir)] + reads(news()))
+    assert failed is False
+    assert actions(result) == ['create']
+    assert (cfg_dir / 'news.cfg').read_text() == NEWS_HANDMADE
+
+
+# ---------------------------------------------------------------- autostart
+
+def test_autostart_links_after_verified_start(cfg_dir):
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir, autostart=True), calls=(
+        reads() + [validate(cfg_dir), create(cfg_dir), poll(news())] + reads(news())))
+    assert failed is False
+    assert actions(result) == ['write_config', 'create', 'link_autostart']
+    assert os.readlink(str(cfg_dir / 'auto' / 'news.cfg')) == str(cfg_dir / 'news.cfg')
+
+
+def test_autostart_not_linked_when_boot_fails(cfg_dir, log_dir):
+    (log_dir / 'xl-news.log').write_text(''.join('line %d\n' % i for i in range(30)))
+    (log_dir / 'console' / 'guest-news.log').write_text('Kernel panic - not syncing: VFS: Unable to mount root fs\n')
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir, autostart=True), calls=(
+        reads() + [validate(cfg_dir), create(cfg_dir), poll(news(flags='---sc-')), Call(['xl', 'destroy', 'news'])]))
+    assert failed is True
+    assert result['msg'].startswith(
+        'domain news did not stay up after xl create: it was crashed after 1 seconds (crash) (boot_settle is 1 seconds)')
+    assert 'last lines of %s:\nline 10\nline 11\n' % (log_dir / 'xl-news.log') in result['msg']
+    assert result['xl_log'].splitlines() == ['line %d' % i for i in range(10, 30)]
+    assert result['console_log'] == 'Kernel panic - not syncing: VFS: Unable to mount root fs'
+    assert result['actions_done'] == [{'action': 'write_config', 'description': 'create %s' % (cfg_dir / 'news.cfg')}]
+    assert result['failed_action']['action'] == 'create'
+    assert not os.path.lexists(str(cfg_dir / 'auto' / 'news.cfg'))
+
+
+def test_boot_failure_domain_gone_no_logs(cfg_dir):
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir), calls=(
+        reads() + [validate(cfg_dir), create(cfg_dir), poll()]))
+    assert failed is True
+    assert result['msg'] == ('domain news did not stay up after xl create: it was gone after 1 seconds '
+                             '(boot_settle is 1 seconds)')
+
+
+def test_autostart_already_running_links_now(cfg_dir):
+    (cfg_dir / 'news.cfg').write_text(NEWS_CFG)
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir, autostart=True), calls=reads(news()))
+    assert failed is False
+    assert actions(result) == ['link_autostart']
+    assert seen == [LIST_LONG, LIST]
+
+
+def test_autostart_false_removes_link(cfg_dir):
+    (cfg_dir / 'news.cfg').write_text(NEWS_CFG)
+    (cfg_dir / 'auto').mkdir()
+    os.symlink('../news.cfg', str(cfg_dir / 'auto' / 'news.cfg'))
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir, autostart=False), calls=reads(news()))
+    assert failed is False
+    assert actions(result) == ['unlink_autostart']
+    assert not os.path.lexists(str(cfg_dir / 'auto' / 'news.cfg'))
+
+
+def test_relative_autostart_link_counts_as_linked(cfg_dir):
+    (cfg_dir / 'news.cfg').write_text(NEWS_CFG)
+    (cfg_dir / 'auto').mkdir()
+    os.symlink('../news.cfg', str(cfg_dir / 'auto' / 'news.cfg'))
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir, autostart=True), calls=reads(news()))
+    assert failed is False
+    assert result['changed'] is False
+
+
+# ---------------------------------------------------------------- failures while applying
+
+def test_validation_failure_keeps_old_file_and_removes_temp(cfg_dir):
+    (cfg_dir / 'news.cfg').write_text(NEWS_CFG)
+    err = 'Parsing config from %s\nInvalid domain type xen.\n' % (cfg_dir / '.news.cfg.tmp')
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir, memory=300), calls=(
+        reads(news()) + [Call(['xl', '-N', 'create', str(cfg_dir / '.news.cfg.tmp')], rc=1, err=err)]))
+    assert failed is True
+    assert result['msg'] == ('xl rejected the new config of domain news (%s left unchanged): Parsing config from %s\n'
+                             'Invalid domain type xen.' % (cfg_dir / 'news.cfg', cfg_dir / '.news.cfg.tmp'))
+    assert result['stderr'] == err
+    assert (cfg_dir / 'news.cfg').read_text() == NEWS_CFG
+    assert not (cfg_dir / '.news.cfg.tmp').exists()
+
+
+def test_shutdown_timeout_fails_without_force_destroy(cfg_dir):
+    (cfg_dir / 'news.cfg').write_text(NEWS_CFG)
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir, state='stopped', shutdown_timeout=10), calls=(
+        reads(news()) + [shutdown(timeout=10, rc=124)]))
+    assert failed is True
+    assert result['msg'] == ('domain news did not shut down within 10 seconds (shutdown_timeout); it may still be '
+                             'shutting down. Set force_destroy=true to destroy it after the timeout')
+    assert result['rc'] == 124
+
+
+def test_shutdown_timeout_with_force_destroy_destroys(cfg_dir):
+    (cfg_dir / 'news.cfg').write_text(NEWS_CFG)
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir, state='stopped', force_destroy=True), calls=(
+        reads(news()) + [shutdown(rc=124), Call(['xl', 'destroy', 'news'])] + reads()))
+    assert failed is False
+    assert actions(result) == ['shutdown']
+    assert result['actions'][0]['description'] == 'shut news down (xl shutdown -w, at most 120 seconds, then xl destroy)'
+
+
+def test_create_failure_reports_xl_stderr(cfg_dir):
+    (cfg_dir / 'news.cfg').write_text(NEWS_CFG)
+    err = 'libxl: error: libxl_device.c:1136:device_backend_callback: Domain 7:unable to add device with path /local/domain/0/backend/vbd/7/2049\n'
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir), calls=(
+        reads() + [Call(['xl', 'create', str(cfg_dir / 'news.cfg')], rc=3, err=err)]))
+    assert failed is True
+    assert result['msg'] == "domain news: create failed: command 'xl create %s' failed with rc=3: %s" % (
+        cfg_dir / 'news.cfg', err.strip())
+    assert result['cmd'] == ['xl', 'create', str(cfg_dir / 'news.cfg')]
+
+
+# ---------------------------------------------------------------- check mode and diff
+
+@pytest.mark.parametrize('options, existing, running, expected', [
+    (dict(), None, None, ['write_config', 'create']),
+    (dict(state='stopped'), NEWS_CFG, True, ['shutdown']),
+    (dict(memory=384), NEWS_CFG, True, ['write_config', 'mem_set']),
+    (dict(state='absent', autostart=None), NEWS_CFG, True, ['shutdown', 'remove_config']),
+    (dict(autostart=True), NEWS_CFG, False, ['create', 'link_autostart']),
+])
+def test_check_mode_runs_only_reads_and_writes_nothing(cfg_dir, options, existing, running, expected):
+    if existing is not None:
+        (cfg_dir / 'news.cfg').write_text(existing)
+    before = sorted(os.listdir(str(cfg_dir)))
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir, **options), check_mode=True,
+                                      calls=reads(news()) if running else reads())
+    assert failed is False
+    assert result['changed'] is True
+    assert actions(result) == expected
+    assert seen == [LIST_LONG, LIST]
+    assert sorted(os.listdir(str(cfg_dir))) == before
+    if existing is not None:
+        assert (cfg_dir / 'news.cfg').read_text() == existing
+
+
+def test_diff_of_a_new_domain(cfg_dir):
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir, autostart=True), check_mode=True, diff=True,
+                                      calls=reads())
+    assert failed is False
+    path = str(cfg_dir / 'news.cfg')
+    auto = str(cfg_dir / 'auto' / 'news.cfg')
+    assert result['diff'] == [
+        {'before_header': path, 'after_header': path, 'before': '', 'after': NEWS_CFG},
+        {'before_header': auto + ' (autostart)', 'after_header': auto + ' (autostart)',
+         'before': '', 'after': '%s -> %s\n' % (auto, path)},
+        {'before_header': 'domain news', 'after_header': 'domain news', 'before': 'state: stopped\n',
+         'after': 'state: running\n'},
+    ]
+
+
+def test_diff_of_a_live_memory_change(cfg_dir):
+    (cfg_dir / 'news.cfg').write_text(NEWS_CFG)
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir, memory=384), diff=True, calls=(
+        reads(news()) + [validate(cfg_dir), Call(['xl', 'mem-set', 'news', '384m'])] + reads(news(memory=384))))
+    assert failed is False
+    assert result['diff'][0]['before'] == NEWS_CFG
+    assert result['diff'][0]['after'] == NEWS_CFG.replace('memory = 256', 'memory = 384')
+    assert result['diff'][1] == {'before_header': 'domain news', 'after_header': 'domain news',
+                                 'before': 'state: running\nmemory: 256 MiB\nvcpus: 1\n',
+                                 'after': 'state: running\nmemory: 384 MiB\nvcpus: 1\n'}
+
+
+def test_no_diff_when_nothing_changes(cfg_dir):
+    (cfg_dir / 'news.cfg').write_text(NEWS_HANDMADE)
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir), diff=True, calls=reads(news()))
+    assert result['diff'] == []
+
+
+# ---------------------------------------------------------------- batches
+
+def batch_entry(name, index):
+    return dict(name=name, kernel='/boot/vmlinuz', cmdline='root=/dev/xvda ro', memory=128, vcpus=1,
+                disks=['phy:vg/%s-root,xvda,w' % name], vifs=[{'bridge': 'xenbr0'}])
+
+
+def batch_dom(name, domid):
+    entry = batch_entry(name, domid)
+    cfg = _domain.build_config(name, entry)
+    return dom(name, domid, memory=128, maxmem=128, vcpus=1, maxvcpus=1, ramdisk=None, cmdline='root=/dev/xvda ro',
+               disks=(('vg/%s-root' % name, 'xvda', 1),), macs=(_domain.stable_mac(name, 0),)), cfg
+
+
+def test_batch_reads_host_state_once(cfg_dir):
+    entries = [dict(batch_entry('web', 1), state='present'), batch_entry('mail', 2), dict(name='old', state='absent')]
+    (cfg_dir / 'old.cfg').write_text('name = "old"\nkernel = "/boot/vmlinuz"\n')
+    mail, mail_cfg = batch_dom('mail', 7)
+    (cfg_dir / 'mail.cfg').write_text(_domain._xlcfg.render(mail_cfg))
+    old = dom('old', 9, macs=('00:16:3e:00:00:09',))
+    result, failed, seen = run_module(
+        xen_domain.main, dict(domains=entries, config_dir=str(cfg_dir), boot_settle=0),
+        calls=reads(mail, old) + [validate(cfg_dir, 'web'), shutdown('old')] + reads(mail))
+    assert failed is False
+    assert seen.count(LIST_LONG) == 2   # once before, once after the changes
+    assert [d['name'] for d in result['domains']] == ['web', 'mail', 'old']
+    assert [actions(d) for d in result['domains']] == [['write_config'], [], ['shutdown', 'remove_config']]
+    assert [d['changed'] for d in result['domains']] == [True, False, True]
+    assert result['changed'] is True
+    assert result['domains'][1]['domain']['domid'] == 7
+    assert 'actions' not in result
+
+
+def test_batch_entries_inherit_task_policy(cfg_dir):
+    entries = [dict(batch_entry('web', 1)), dict(batch_entry('mail', 2), state='present')]
+    result, failed, seen = run_module(
+        xen_domain.main, dict(domains=entries, config_dir=str(cfg_dir), state='present', autostart=True),
+        check_mode=True, calls=reads())
+    assert failed is False
+    assert [actions(d) for d in result['domains']] == [['write_config', 'link_autostart']] * 2
+
+
+def test_noop_batch_of_20_domains_runs_two_commands(cfg_dir):
+    names = ['dom%02d' % i for i in range(20)]
+    running = []
+    for i, name in enumerate(names):
+        d, cfg = batch_dom(name, i + 1)
+        (cfg_dir / ('%s.cfg' % name)).write_text(_domain._xlcfg.render(cfg))
+        (cfg_dir / 'auto').mkdir(exist_ok=True)
+        os.symlink(str(cfg_dir / ('%s.cfg' % name)), str(cfg_dir / 'auto' / ('%s.cfg' % name)))
+        running.append(d)
+    entries = [batch_entry(n, i) for i, n in enumerate(names)]
+    result, failed, seen = run_module(xen_domain.main, dict(domains=entries, config_dir=str(cfg_dir), autostart=True),
+                                      calls=reads(*running))
+    assert failed is False
+    assert result['changed'] is False
+    assert len(seen) == 2
+    assert seen == [LIST_LONG, LIST]
+    assert [d['restart_required'] for d in result['domains']] == [False] * 20
+
+
+def test_batch_failure_reports_earlier_domains(cfg_dir):
+    entries = [batch_entry('web', 1), batch_entry('mail', 2)]
+    web, web_cfg = batch_dom('web', 3)
+    result, failed, seen = run_module(
+        xen_domain.main, dict(domains=entries, config_dir=str(cfg_dir), boot_settle=0),
+        calls=reads() + [validate(cfg_dir, 'web'), create(cfg_dir, 'web'),
+                         Call(['xl', '-N', 'create', str(cfg_dir / '.mail.cfg.tmp')], rc=1, err='bad\n')])
+    assert failed is True
+    assert result['msg'] == 'xl rejected the new config of domain mail (%s left unchanged): bad' % (cfg_dir / 'mail.cfg')
+    assert result['changed'] is True
+    assert [d['name'] for d in result['domains']] == ['web']
+    assert actions(result['domains'][0]) == ['write_config', 'create']
+
+
+# ---------------------------------------------------------------- bad inputs
+
+def _dom_args(cfg_dir, **kwargs):
+    return args(cfg_dir, **kwargs)
+
+
+BAD_INPUTS = [
+    ('name with a space', dict(name='my vm'), "invalid domain name 'my vm': use only letters, digits, '.', '_' and '-'"),
+    ('name of digits', dict(name='1234'), "invalid domain name '1234': a name of only digits would be taken for a domain id"),
+    ('name starting with -', dict(name='-x'), "invalid domain name '-x': it must not start with '-' or '.'"),
+    ('Domain-0', dict(name='Domain-0'), 'domain Domain-0 is the control domain and cannot be managed'),
+    ('memory over maxmem', dict(memory=1024, maxmem=512), 'memory (1024 MiB) must not be larger than maxmem (512 MiB)'),
+    ('vcpus over maxvcpus', dict(vcpus=4, maxvcpus=2), 'vcpus (4) must not be more than maxvcpus (2)'),
+    ('zero memory', dict(memory=0, maxmem=None), 'memory must be at least 1, got 0'),
+    ('pv without kernel', dict(kernel=None, ramdisk=None), 'a pv domain needs kernel or bootloader'),
+    ('kernel and bootloader', dict(bootloader='pygrub'), 'kernel and bootloader are mutually exclusive'),
+    ('ramdisk without kernel', dict(kernel=None, bootloader='pygrub'), 'ramdisk needs kernel'),
+    ('bootloader on hvm', dict(type='hvm', kernel=None, ramdisk=None, bootloader='pygrub'),
+     'bootloader is only used by pv and pvh domains, not hvm'),
+    ('cmdline with root', dict(cmdline='quiet'), 'parameters are mutually exclusive: cmdline|root'),
+    ('extra_options owning memory', dict(extra_options={'memory': 512}),
+     "extra_options: 'memory' is set by the module option memory, not by extra_options"),
+    ('extra_options owning disk', dict(extra_options={'disk': []}),
+     "extra_options: 'disk' is set by the module option disks, not by extra_options"),
+    ('extra_options bad name', dict(extra_options={'Serial-Port': 'pty'}),
+     "extra_options: 'Serial-Port' is not an xl.cfg setting name"),
+    ('extra_options float', dict(extra_options={'shadow_memory': 1.5}),
+     'extra_options.shadow_memory must be a string, a whole number, a boolean or a list of those, got float 1.5'),
+    ('extra_options negative', dict(extra_options={'rdm_mem_boundary': -1}),
+     'extra_options.rdm_mem_boundary: negative numbers cannot be written in an xl config (-1)'),
+    ('old disk form without prefix', dict(disks=['/dev/vg/news-root,sda1,w']),
+     "domain news, disk 0 ('/dev/vg/news-root,sda1,w'): 'sda1' is not a disk format (raw, qcow, qcow2, vhd, qed); "
+     "in the old form target,vdev,access the target needs a prefix such as phy:"),
+    ('target= not last', dict(disks=['target=/dev/vg/x,vdev=xvda,access=rw']),
+     "target= must be the last parameter: xl takes everything after it as the target"),
+    ('disk dict without vdev', dict(disks=[{'target': '/dev/vg/x'}]),
+     'domain news, disk 0 (dict): no vdev (the device name the domain sees, such as xvda)'),
+    ('disk dict unknown key', dict(disks=[{'target': '/dev/vg/x', 'vdev': 'xvda', 'mode': 'w'}]),
+     'domain news, disk 0 (dict): unknown key(s) mode (known: target, vdev, access, format, backendtype, devtype, '
+     'backend, script)'),
+    ('disk bad access', dict(disks=[{'target': '/dev/vg/x', 'vdev': 'xvda', 'access': 'write'}]),
+     "access 'write' is not one of r, ro, w, rw"),
+    ('disk bad vdev', dict(disks=['phy:/dev/vg/x,vda,w']),
+     "vdev 'vda' is not a virtual device name (xvdX, hdX, sdX or dN, see xen-vbd-interface(7))"),
+    ('duplicate vdev', dict(disks=['phy:/dev/vg/a,xvda,w', {'target': '/dev/vg/b', 'vdev': 'xvda'}]),
+     'domain news: disks 0 and 1 both use vdev xvda'),
+    ('bad mac', dict(vifs=['mac=00:16:3e:zz:00:01']),
+     "domain news, vif 0 ('mac=00:16:3e:zz:00:01'): mac '00:16:3e:zz:00:01' is not a MAC address"),
+    ('multicast mac', dict(vifs=[{'mac': '01:00:5e:00:00:01'}]),
+     'mac 01:00:5e:00:00:01 is a multicast address (the first byte must be even)'),
+    ('vif unknown key', dict(vifs=['bridge=xenbr0,speed=10']), "domain news, vif 0 ('bridge=xenbr0,speed=10'): unknown parameter 'speed'"),
+    ('duplicate mac in a domain', dict(vifs=['mac=00:16:3e:00:00:01', 'mac=00:16:3E:00:00:01']),
+     'MAC address 00:16:3e:00:00:01 is used twice: by domain news vif 0 and by domain news vif 1'),
+    ('bad on_crash', dict(on_crash='reboot'), 'value of on_crash must be one of: destroy, restart, rename-restart'),
+    ('shutdown_timeout zero', dict(shutdown_timeout=0), 'shutdown_timeout must be at least 1 second, got 0'),
+    ('negative boot_settle', dict(boot_settle=-1), 'boot_settle must be 0 or more seconds, got -1'),
+    ('maxmem without memory', dict(memory=None), 'maxmem needs memory'),
+]
+
+
+@pytest.mark.parametrize('options, message', [b[1:] for b in BAD_INPUTS], ids=[b[0] for b in BAD_INPUTS])
+def test_bad_input_fails_before_any_change(cfg_dir, options, message):
+    opts = _dom_args(cfg_dir, **options)
+    opts = dict((k, v) for k, v in opts.items() if v is not None)
+    needs_read = not any(word in message for word in ('mutually exclusive', 'must be one of'))
+    calls = []
+    if message.startswith('MAC address'):
+        calls = reads()
+    result, failed, seen = run_module(xen_domain.main, opts, calls=calls)
+    assert failed is True
+    assert message in result['msg']
+    assert seen == ([LIST_LONG, LIST] if calls else [])
+    assert os.listdir(str(cfg_dir)) == []
+    assert needs_read or seen == []
+
+
+BAD_TASKS = [
+    ('name and domains', dict(name='news', domains=[{'name': 'web'}]), 'parameters are mutually exclusive: name|domains'),
+    ('neither name nor domains', dict(memory=128), 'one of the following is required: name, domains'),
+    ('config option next to domains', dict(domains=[{'name': 'web', 'state': 'absent'}], memory=128),
+     'with domains, the options memory describe one domain: set them in the entries of domains'),
+    ('same name twice', dict(domains=[{'name': 'web', 'state': 'absent'}, {'name': 'web', 'state': 'absent'}]),
+     'domain web is listed twice in domains (entries 0 and 1)'),
+    ('entry error names the entry', dict(domains=[{'name': 'web', 'state': 'absent'},
+                                                  dict(batch_entry('mail', 1), memory=0)]),
+     'domains[1] (mail): memory must be at least 1, got 0'),
+    ('entry without name', dict(domains=[{'state': 'absent'}]), 'missing required arguments: name found in domains'),
+    ('relative config_dir', dict(name='web', state='absent', config_dir='etc/xen'),
+     "config_dir must be an absolute path, got 'etc/xen'"),
+]
+
+
+@pytest.mark.parametrize('options, message', [b[1:] for b in BAD_TASKS], ids=[b[0] for b in BAD_TASKS])
+def test_bad_task_fails_before_reading(cfg_dir, options, message):
+    opts = dict(options)
+    opts.setdefault('config_dir', str(cfg_dir))
+    result, failed, seen = run_module(xen_domain.main, opts, calls=[])
+    assert failed is True
+    assert message in result['msg']
+    assert seen == []
+
+
+def test_duplicate_mac_in_batch(cfg_dir):
+    entries = [dict(batch_entry('web', 1), vifs=['mac=00:16:3e:00:00:01']),
+               dict(batch_entry('mail', 2), vifs=[{'mac': '00:16:3e:00:00:01'}])]
+    result, failed, seen = run_module(xen_domain.main, dict(domains=entries, config_dir=str(cfg_dir)), calls=reads())
+    assert failed is True
+    assert result['msg'] == 'MAC address 00:16:3e:00:00:01 is used twice: by domain web vif 0 and by domain mail vif 0'
+    assert os.listdir(str(cfg_dir)) == []
+
+
+def test_mac_of_another_running_domain_is_refused(cfg_dir):
+    other = dom('other', 3, macs=('00:16:3e:aa:bb:cc',))
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir, vifs=['mac=00:16:3E:AA:BB:CC']),
+                                      calls=reads(other))
+    assert failed is True
+    assert result['msg'] == ('MAC address 00:16:3e:aa:bb:cc of domain news vif 0 is already used by '
+                             'domain other vif 0 (running)')
+    assert os.listdir(str(cfg_dir)) == []
+
+
+def test_missing_config_dir(tmp_path):
+    result, failed, seen = run_module(xen_domain.main, args(tmp_path / 'nope'), calls=[])
+    assert failed is True
+    assert result['msg'] == 'config_dir %s does not exist or is not a directory' % (tmp_path / 'nope')
+
+
+def test_no_config_and_no_file_cannot_start(cfg_dir):
+    result, failed, seen = run_module(xen_domain.main, dict(name='news', config_dir=str(cfg_dir)), calls=reads())
+    assert failed is True
+    assert result['msg'] == ('domain news has no config file %s and the task gives no configuration options (such as '
+                             'memory, kernel, disks)' % (cfg_dir / 'news.cfg'))
+
+
+def test_autostart_regular_file_is_refused(cfg_dir):
+    (cfg_dir / 'news.cfg').write_text(NEWS_CFG)
+    (cfg_dir / 'auto').mkdir()
+    (cfg_dir / 'auto' / 'news.cfg').write_text(NEWS_CFG)
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir, autostart=True), calls=reads(news()))
+    assert failed is True
+    assert result['msg'] == ('%s is not a symbolic link: move it away to let the module manage autostart of news'
+                             % (cfg_dir / 'auto' / 'news.cfg'))
+
+
+def test_unparseable_existing_file_without_options(cfg_dir):
+    (cfg_dir / 'news.cfg').write_text('name = "news"\nmemory = 256 MB\n')
+    result, failed, seen = run_module(xen_domain.main, dict(name='news', config_dir=str(cfg_dir)), calls=reads())
+    assert failed is True
+    assert result['msg'].startswith('cannot read the config of domain news from %s: line 2:' % (cfg_dir / 'news.cfg'))
+
+
+def test_unparseable_existing_file_is_replaced_when_managed(cfg_dir):
+    (cfg_dir / 'news.cfg').write_text('name = "news"\nmemory = 256 MB\n')
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir, state='present'), calls=reads() + [validate(cfg_dir)])
+    assert failed is False
+    assert actions(result) == ['write_config']
+    assert (cfg_dir / 'news.cfg').read_text() == NEWS_CFG
