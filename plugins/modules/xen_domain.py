@@ -32,7 +32,7 @@ description:
     left of it is destroyed and the task fails with the end of C(/var/log/xen/xl-<name>.log) and of the console log
     C(/var/log/xen/console/guest-<name>.log).
 author:
-  - xenops.xen contributors
+  - xenops.xen contributors (@xenops)
 extends_documentation_fragment:
   - xenops.xen.attributes
 attributes:
@@ -246,7 +246,7 @@ options:
       - The network interfaces of the domain, in order. Each is a dict (keys below) or a vif spec string
         (xl-network-configuration(5)), for example V(mac=00:16:3e:12:34:56,bridge=xenbr0).
       - A vif without a MAC gets a stable one, C(00:16:3e) followed by the first three bytes of the SHA-256 of
-        C(<name>/<index>): the same on every run and every host. To keep the MAC of an existing domain, give it.
+        C(<name>/<index>), the same on every run and every host. To keep the MAC of an existing domain, give it.
       - A MAC used twice among the domains of the task, or used by another domain on the host, is an error.
     type: list
     elements: raw

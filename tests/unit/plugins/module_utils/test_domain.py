@@ -143,8 +143,8 @@ def test_stable_macs_are_fixed_values():
 
 
 def test_vifs_without_mac_get_stable_macs_by_index():
-    cfg = build_config('news', {'kernel': '/k', 'vifs': ['bridge=xenbr0', {'bridge': 'xenbr1'},
-                                                          'mac=00:16:3e:00:00:07']})
+    vifs = ['bridge=xenbr0', {'bridge': 'xenbr1'}, 'mac=00:16:3e:00:00:07']
+    cfg = build_config('news', {'kernel': '/k', 'vifs': vifs})
     assert cfg['vif'] == ['mac=00:16:3e:54:69:80,bridge=xenbr0', 'mac=00:16:3e:10:1a:c6,bridge=xenbr1',
                           'mac=00:16:3e:00:00:07']
 
