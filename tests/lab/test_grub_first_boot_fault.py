@@ -1,0 +1,113 @@
+"""Fault test of the safe first boot into Xen (roles/grub) on a lab host.
+
+playbooks/site.yml runs on a plain Debian 12 lab host with an impossible Xen command
+line: dom0_mem=16M is smaller than the dom0 kernel and its initrd, so Xen panics
+("Domain 0 allocation is too small for kernel image") and reboots; the one-time GRUB
+entry is used up and the host comes back on its old kernel. The play must fail with a
+clear message, and the host must be reachable, without Xen, with its GRUB default
+unchanged.
+
+Uses its own lab run directory (.tmp/lab-grub-fault) and one VM; takes ~10-15 min under
+QEMU TCG (most of it the Xen package install and two boots). XENOPS_LAB=skip skips it.
+Timings go to .tmp/lab-grub-fault/timings.json.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LAB = os.path.join(REPO, "hypervisor", "lab")
+RUN_DIR = os.path.join(REPO, ".tmp", "lab-grub-fault")
+HOST = "lab1"
+
+if os.environ.get("XENOPS_LAB", "") == "skip":
+    pytest.skip("XENOPS_LAB=skip", allow_module_level=True)
+
+
+def _env():
+    env = dict(os.environ)
+    env["XENOPS_LAB_RUN_DIR"] = RUN_DIR
+    env["ANSIBLE_COLLECTIONS_PATH"] = os.path.join(REPO, ".tmp", "collections")
+    env["ANSIBLE_NOCOLOR"] = "1"
+    return env
+
+
+def lab(*args, timeout=1800):
+    proc = subprocess.run([LAB] + list(args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          stdin=subprocess.DEVNULL, timeout=timeout, env=_env())
+    return proc.returncode, proc.stdout.decode("utf-8", "replace")
+
+
+def must(result, what):
+    rc, out = result
+    if rc != 0:
+        pytest.fail("%s failed (rc=%d):\n%s" % (what, rc, out[-4000:]))
+    return out
+
+
+def ssh(cmd, timeout=300):
+    return must(lab("ssh", HOST, "--", cmd, timeout=timeout), cmd)
+
+
+@pytest.fixture(scope="module")
+def lab_host():
+    os.makedirs(RUN_DIR, exist_ok=True)
+    link = os.path.join(REPO, ".tmp", "collections", "ansible_collections", "xenops", "xen")
+    if not os.path.exists(link):
+        subprocess.run(["make", "-C", REPO, "collection"], check=True, stdout=subprocess.DEVNULL)
+    t0 = time.time()
+    must(lab("up", "--hosts", "1"), "lab up")
+    inventory = os.path.join(RUN_DIR, "inventory.yml")
+    must(lab("inventory", inventory), "lab inventory")
+    yield {"inventory": inventory, "up_seconds": time.time() - t0}
+    lab("down", "--wipe")
+
+
+def test_impossible_xen_cmdline_falls_back_to_the_old_kernel(lab_host):
+    kernel_before = ssh("uname -r").strip()
+    boot_before = ssh("cat /proc/sys/kernel/random/boot_id").strip()
+    playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+    extra = {"grub_xen_dom0_mem": "16M,max:16M", "storage_pvs": []}
+    t0 = time.time()
+    proc = subprocess.run(
+        [playbook, "-i", os.path.join(REPO, "playbooks", "inventory", "lab.yml"),
+         "-i", lab_host["inventory"], os.path.join(REPO, "playbooks", "site.yml"),
+         "-e", json.dumps(extra)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        timeout=3600, env=_env(), cwd=REPO)
+    play_seconds = time.time() - t0
+    out = proc.stdout.decode("utf-8", "replace")
+    with open(os.path.join(RUN_DIR, "fault-play.log"), "w") as fh:
+        fh.write(out)
+
+    # the play fails, with the reason
+    assert proc.returncode != 0, out[-4000:]
+    assert "Xen did not come up" in out, out[-4000:]
+    assert "never reached dom0 user space" in out, out[-4000:]
+    assert "dom0_mem=16M,max:16M" in out
+
+    # the host is back on its old kernel, without Xen, its GRUB default unchanged
+    assert ssh("cat /proc/sys/kernel/random/boot_id").strip() != boot_before
+    assert ssh("uname -r").strip() == kernel_before
+    assert ssh("test -e /sys/hypervisor/type && cat /sys/hypervisor/type || echo none").strip() == "none"
+    env = ssh("grub-editenv list")
+    saved = [line.split("=", 1)[1] for line in env.splitlines() if line.startswith("saved_entry=")]
+    assert saved and saved[0].startswith("gnulinux-simple-"), env
+    assert not [line for line in env.splitlines() if line.startswith("next_entry=") and line != "next_entry="]
+    # the watchdog of the trial boot is gone
+    assert ssh("ls /etc/systemd/system/ | grep -c xenops-xen-trial || true").strip() == "0"
+
+    # Xen's own report on the serial console
+    console = must(lab("console", HOST, "-n", "3000"), "lab console")
+    assert "Domain 0 allocation is too small for kernel image" in console
+
+    timings = {"lab_up_seconds": round(lab_host["up_seconds"]),
+               "failing_play_seconds": round(play_seconds)}
+    with open(os.path.join(RUN_DIR, "timings.json"), "w") as fh:
+        json.dump(timings, fh, indent=2)
+    print("timings: %s" % timings)
