@@ -1033,8 +1033,8 @@ class Plan(object):
         return '\n'.join(lines) + '\n'
 
 
-def _parse_existing(desired, current):
-    """The existing config as a ``dict`` (None when there is none); raises when unmanaged and unparseable."""
+def _parse_existing(current):
+    """``(config dict, None)``, ``(None, parse error)`` or ``(None, None)`` when there is no file."""
     if current.text is None:
         return None, None
     try:
@@ -1086,7 +1086,7 @@ def plan_domain(desired, current):
     plan = Plan(desired, current)
     d = desired
     run = run_state(current.facts)
-    existing, parse_error = _parse_existing(d, current)
+    existing, parse_error = _parse_existing(current)
 
     if d.state == 'absent':
         _plan_stop(plan, run)
@@ -1248,6 +1248,9 @@ class Executor(object):
                 exc.details.setdefault('actions_done', [a.as_dict() for a in done])
                 exc.details.setdefault('failed_action', action.as_dict())
                 raise
+            except (IOError, OSError) as exc:
+                raise DomainError('domain %s: %s failed: %s' % (plan.desired.name, action.kind, exc),
+                                  actions_done=[a.as_dict() for a in done], failed_action=action.as_dict())
             done.append(action)
         return done
 
@@ -1406,7 +1409,8 @@ class DomainManager(object):
             try:
                 done.append(self.executor.apply(plan))
             except DomainError as exc:
-                exc.details['domains'] = [_domain_result(p, (p.current.facts), a) for p, a in zip(plans, done)]
+                if params.get('domains') is not None:
+                    exc.details['domains'] = [_domain_result(p, p.current.facts, a) for p, a in zip(plans, done)]
                 exc.details['changed'] = any(a for a in done) or bool(exc.details.get('actions_done'))
                 raise
         runtime_changed = any(a.kind in RUNTIME_ACTIONS for actions in done for a in actions)
