@@ -797,3 +797,16 @@ def test_unparseable_existing_file_is_replaced_when_managed(cfg_dir):
     assert failed is False
     assert actions(result) == ['write_config']
     assert (cfg_dir / 'news.cfg').read_text() == NEWS_CFG
+
+
+def test_file_error_while_applying_is_a_clear_failure(cfg_dir):
+    (cfg_dir / 'news.cfg').write_text(NEWS_CFG)
+    (cfg_dir / 'auto').write_text('not a directory\n')
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir, autostart=True, state='present'),
+                                      calls=reads())
+    assert failed is True
+    assert result['msg'].startswith('domain news: link_autostart failed: [Errno 17] File exists:')
+    assert result['failed_action'] == {'action': 'link_autostart',
+                                       'description': 'link %s -> %s' % (cfg_dir / 'auto' / 'news.cfg', cfg_dir / 'news.cfg')}
+    assert result['changed'] is False
+    assert 'domains' not in result
