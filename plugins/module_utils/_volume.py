@@ -214,13 +214,15 @@ def probes(report, desired):
                 needed.mounts = needed.domains = True
             continue
         target = _target_size(volume, vg, lv)
-        resize = target > lv.size or (target < lv.size and volume.force)
+        # a shrink without force is refused: nothing to read for it
+        shrink = target < lv.size and volume.force
+        resize = target > lv.size or shrink
         if lv.active and (volume.fstype or resize):
             needed.signatures.append(lv.path)
         if resize:
             needed.mounts = True
-        if target < lv.size and volume.force:
-            needed.mounts = needed.domains = True
+        if shrink:
+            needed.domains = True
     return needed
 
 
@@ -237,7 +239,7 @@ class Usage(object):
         return out
 
 
-def usage(lvs, disks=(), mounts=(), path_keys=path_keys, lv_keys=lv_keys):
+def usage(lvs, disks=(), mounts=()):
     """Map ``(vg, name)`` of each of ``lvs`` to its :class:`Usage`.
 
     ``disks`` are ``(domain, pdev_path, vdev)`` from ``xl list -l``, ``mounts``
@@ -447,14 +449,14 @@ def _plan_present(volume, vg, lv, signature, use, errors):
             volume.vg, volume.name, format_size(lv.size), format_size(target), _size_note(volume, target)), size=target)
         growth = target - lv.size
     elif target < lv.size:
-        reasons = (use.reasons() if use else []) + (['open (in use)'] if lv.open else [])
+        reasons = (use.reasons() if use else []) or (['open (in use)'] if lv.open else [])
         if not volume.force:
             errors.append('refusing to shrink volume %s/%s from %s to %s: data past the new end is lost '
                           '(set force: true to shrink it anyway)'
                           % (volume.vg, volume.name, format_size(lv.size), format_size(target)))
         elif reasons:
             errors.append('refusing to shrink volume %s/%s: it is %s; a volume in use is never shrunk'
-                          % (volume.vg, volume.name, ', '.join(_unique(reasons))))
+                          % (volume.vg, volume.name, ', '.join(reasons)))
         else:
             step.add(REDUCE, 'shrink volume %s/%s from %s to %s' % (
                 volume.vg, volume.name, format_size(lv.size), format_size(target)), size=target)
@@ -466,7 +468,7 @@ def _plan_present(volume, vg, lv, signature, use, errors):
         if lv.active:
             _plan_growfs(step, lv, signature, use)
         else:
-            step.warnings.append('volume %s/%s is not active; a filesystem on it was not grown' % volume.key)
+            step.warnings.append('volume %s/%s is not active; any filesystem on it was not grown' % volume.key)
     return step, growth
 
 

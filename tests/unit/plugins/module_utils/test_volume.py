@@ -245,7 +245,7 @@ def test_plan_extend_partitioned_volume_warns():
 def test_plan_extend_inactive_volume_warns():
     result = plan(report(('cold', GIB, INACTIVE)), [volume('cold', size=2 * GIB)])
     assert kinds(result) == [('extend', 'cold', 2 * GIB, None)]
-    assert result.warnings == ['volume vg_xen/cold is not active; a filesystem on it was not grown']
+    assert result.warnings == ['volume vg_xen/cold is not active; any filesystem on it was not grown']
 
 
 def test_plan_mkfs_on_blank_existing_volume_after_extend():
@@ -298,8 +298,15 @@ def test_plan_shrink_never_in_use_even_with_force():
     use.domains.append('news (xvda)')
     with pytest.raises(VolumeError) as exc:
         plan(report(('news-root', 2 * GIB, OPEN)), [volume(size=GIB, force=True)], in_use={('vg_xen', 'news-root'): use})
-    assert str(exc.value) == ('refusing to shrink volume vg_xen/news-root: it is used by running domain news (xvda), '
-                              'open (in use); a volume in use is never shrunk')
+    assert str(exc.value) == ('refusing to shrink volume vg_xen/news-root: it is used by running domain news (xvda); '
+                              'a volume in use is never shrunk')
+
+
+def test_plan_shrink_never_for_open_volume():
+    with pytest.raises(VolumeError) as exc:
+        plan(report(('news-root', 2 * GIB, OPEN)), [volume(size=GIB, force=True)],
+             in_use={('vg_xen', 'news-root'): Usage()})
+    assert str(exc.value) == 'refusing to shrink volume vg_xen/news-root: it is open (in use); a volume in use is never shrunk'
 
 
 def test_plan_remove():

@@ -306,8 +306,8 @@ def test_shrink_never_for_volume_of_running_domain():
         xl_list_long(('news', ['/dev/vg_xen/news-root', '/dev/vg_xen/news-swap'])),
     ])
     assert failed is True
-    assert result['msg'] == ('refusing to shrink volume vg_xen/news-root: it is used by running domain news (xvda), '
-                             'open (in use); a volume in use is never shrunk')
+    assert result['msg'] == ('refusing to shrink volume vg_xen/news-root: it is used by running domain news (xvda); '
+                             'a volume in use is never shrunk')
 
 
 def test_shrink_never_for_mounted_volume(proc_mounts):
