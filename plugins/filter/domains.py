@@ -1,0 +1,497 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) xenops.xen contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Filters of the xenops.xen.domains role.
+
+``domain_plan`` turns the inventory's domain list of one host into what the
+role hands to ``xen_lv``, ``xen_domain``, the image and the OS install tasks;
+``debian_mirror`` finds the Debian archive in a host's apt sources.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+
+from ansible.errors import AnsibleFilterError
+from ansible.module_utils.common.text.converters import to_text
+
+from ansible_collections.xenops.xen.plugins.filter.fleet import domain_addresses
+
+STATES = ('running', 'present', 'stopped', 'paused', 'absent')
+TYPES = ('pvh', 'pv', 'hvm')
+DISK_TYPES = ('lvm', 'file', 'phy')
+FSTYPES = ('ext4', 'xfs', 'swap', 'none')
+ROOT_FSTYPES = ('ext4', 'xfs')
+RESTART = ('never', 'if_needed')
+
+# Options handed to xen_domain as they are.
+PASSTHROUGH = ('maxmem', 'maxvcpus', 'bootloader', 'on_poweroff', 'on_reboot', 'on_crash', 'extra_options',
+               'force_destroy', 'shutdown_timeout', 'boot_settle')
+DOMAIN_KEYS = frozenset(PASSTHROUGH + (
+    'name', 'state', 'type', 'memory', 'vcpus', 'kernel', 'ramdisk', 'extra', 'disks', 'vifs', 'os', 'autostart',
+    'restart', 'purge_disks', 'root_ssh_keys', 'root_password_hash', 'hostname', 'dns_domain', 'ip', 'prefix',
+    'gateway', 'nameservers'))
+DISK_KEYS = frozenset(('type', 'function', 'size', 'fstype', 'label', 'vdev', 'vg', 'path', 'target', 'access',
+                       'mount', 'options'))
+VIF_KEYS = frozenset(('bridge', 'mac', 'ip', 'prefix', 'gateway', 'vifname', 'model', 'script', 'rate', 'mtu'))
+OS_KEYS = frozenset(('distribution', 'suite', 'mirror', 'security_mirror'))
+
+_SIZE_RE = re.compile(r'^\s*(\d+)\s*([KMGTP]?)(?:i?B)?\s*$', re.IGNORECASE)
+_FUNCTION_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9+_.]*$')
+_VDEV_RE = re.compile(r'^(xvd|sd|hd)([a-z]+)(\d*)$')
+_UNITS = {'': 1, 'K': 1 << 10, 'M': 1 << 20, 'G': 1 << 30, 'T': 1 << 40, 'P': 1 << 50}
+MAC_PREFIX = '00:16:3e'
+STAMP_SUFFIX = '.xenops-os'
+
+
+class PlanError(AnsibleFilterError):
+    """A domain list the role cannot use; the message names the domain."""
+
+
+def stable_mac(name, index):
+    """The MAC xen_domain gives vif ``index`` of domain ``name`` when none is given (documented there)."""
+    digest = hashlib.sha256(('%s/%d' % (name, index)).encode('utf-8')).digest()
+    return '%s:%02x:%02x:%02x' % ((MAC_PREFIX,) + tuple(bytearray(digest[:3])))
+
+
+def parse_size(value, where):
+    """Bytes of a size like ``4G`` or ``512M`` (binary units, as LVM and truncate read them)."""
+    if isinstance(value, bool):
+        raise PlanError('%s: size %r is not a size like 4G or 512M' % (where, value))
+    if isinstance(value, int):
+        return value
+    match = _SIZE_RE.match(to_text(value))
+    if not match:
+        raise PlanError('%s: size %r is not a size like 4G or 512M (whole numbers, binary units K, M, G, T)'
+                        % (where, value))
+    return int(match.group(1)) * _UNITS[match.group(2).upper()]
+
+
+def guest_device(vdev):
+    """The device node a Linux domain sees for ``vdev`` (blkfront names every disk xvd*)."""
+    match = _VDEV_RE.match(vdev)
+    if not match:
+        return '/dev/' + vdev
+    return '/dev/xvd%s%s' % (match.group(2), match.group(3))
+
+
+def _check_keys(item, allowed, where):
+    if not isinstance(item, dict):
+        raise PlanError('%s must be a dict, got %r' % (where, item))
+    unknown = sorted(set(item) - allowed)
+    if unknown:
+        raise PlanError('%s: unknown key(s) %s (known: %s)' % (where, ', '.join(unknown), ', '.join(sorted(allowed))))
+
+
+def _int(value, where, minimum=1):
+    if isinstance(value, bool):
+        raise PlanError('%s must be a whole number, got %r' % (where, value))
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise PlanError('%s must be a whole number, got %r' % (where, value))
+    if number < minimum:
+        raise PlanError('%s must be at least %d, got %r' % (where, minimum, value))
+    return number
+
+
+def _bool(value, where):
+    if isinstance(value, bool):
+        return value
+    text = to_text(value).strip().lower()
+    if text in ('yes', 'true', 'on', '1'):
+        return True
+    if text in ('no', 'false', 'off', '0'):
+        return False
+    raise PlanError('%s must be true or false, got %r' % (where, value))
+
+
+def _choice(value, choices, where):
+    if value not in choices:
+        raise PlanError('%s must be one of %s, got %r' % (where, ', '.join(choices), value))
+    return value
+
+
+def _os(dom, default_os, where):
+    """The OS to install, as a dict, or None (``os: none``)."""
+    value = dom.get('os', default_os)
+    if value is None or (isinstance(value, str) and value.lower() in ('none', '')) or value is False:
+        return None
+    if not isinstance(value, dict):
+        raise PlanError("%s: os must be a dict like {distribution: debian, suite: bookworm} or 'none', got %r"
+                        % (where, value))
+    _check_keys(value, OS_KEYS, where + ': os')
+    result = dict(default_os or {})
+    result.update(value)
+    if result.get('distribution', 'debian') != 'debian':
+        raise PlanError('%s: os.distribution %r is not supported (only debian)' % (where, result.get('distribution')))
+    result['distribution'] = 'debian'
+    if not result.get('suite'):
+        raise PlanError('%s: os.suite is missing' % where)
+    result.setdefault('mirror', '')
+    result.setdefault('security_mirror', '')
+    return result
+
+
+def _disks(dom, name, defaults, where):
+    disks = dom.get('disks')
+    if disks is None:
+        disks = defaults.get('disks') or []
+    if not isinstance(disks, list):
+        raise PlanError('%s: disks must be a list' % where)
+    result = []
+    for index, disk in enumerate(disks):
+        dwhere = '%s: disk %d' % (where, index)
+        _check_keys(disk, DISK_KEYS, dwhere)
+        kind = _choice(disk.get('type', 'lvm'), DISK_TYPES, dwhere + ': type')
+        function = disk.get('function') or ('root' if index == 0 else 'disk%d' % index)
+        if not _FUNCTION_RE.match(to_text(function)):
+            raise PlanError('%s: function %r may only contain letters, digits and + _ .' % (dwhere, function))
+        vdev = disk.get('vdev') or 'xvd' + chr(ord('a') + index)
+        if kind == 'phy':
+            fstype = disk.get('fstype') or 'none'
+        else:
+            fstype = disk.get('fstype') or ('swap' if function == 'swap' else 'ext4')
+        _choice(fstype, FSTYPES, dwhere + ': fstype')
+        entry = {'kind': kind, 'function': function, 'vdev': vdev, 'fstype': fstype,
+                 'access': disk.get('access') or 'w', 'label': disk.get('label') or '',
+                 'mount': disk.get('mount') or '', 'options': disk.get('options') or 'defaults',
+                 'guest_device': guest_device(vdev)}
+        if kind == 'lvm':
+            entry['vg'] = disk.get('vg') or defaults.get('vg')
+            if not entry['vg']:
+                raise PlanError('%s: no volume group (set vg or domains_vg)' % dwhere)
+            entry['lv'] = '%s-%s' % (name, function)
+            entry['target'] = '/dev/%s/%s' % (entry['vg'], entry['lv'])
+        elif kind == 'file':
+            path = disk.get('path') or '%s-%s.img' % (name, function)
+            if not path.startswith('/'):
+                path = '%s/%s' % (defaults.get('image_dir', '/var/lib/xen/images').rstrip('/'), path)
+            entry['target'] = path
+        else:
+            if not disk.get('target'):
+                raise PlanError('%s: a phy disk needs target (a block device of the host)' % dwhere)
+            entry['target'] = disk['target']
+        if kind != 'phy':
+            if disk.get('size') in (None, ''):
+                if dom.get('state') != 'absent':
+                    raise PlanError('%s (%s): size is missing' % (dwhere, entry['target']))
+                entry['size'] = None
+            else:
+                entry['size'] = disk['size']
+                entry['bytes'] = parse_size(disk['size'], dwhere)
+        result.append(entry)
+    seen = {}
+    for entry in result:
+        for key in ('vdev', 'function'):
+            if entry[key] in seen.get(key, ()):
+                raise PlanError('%s: two disks with %s %s' % (where, key, entry[key]))
+            seen.setdefault(key, set()).add(entry[key])
+    return result
+
+
+def _interface(value, prefix, where):
+    text = to_text(value).strip()
+    try:
+        if '/' in text:
+            return ipaddress.ip_interface(text)
+        return ipaddress.ip_interface('%s/%s' % (text, prefix or 24))
+    except ValueError as exc:
+        raise PlanError('%s: %r is not an address: %s' % (where, value, exc))
+
+
+def _vifs(dom, name, defaults, where):
+    vifs = dom.get('vifs')
+    if vifs is None:
+        vifs = [{}]
+    if not isinstance(vifs, list):
+        raise PlanError('%s: vifs must be a list' % where)
+    result = []
+    for index, vif in enumerate(vifs):
+        vwhere = '%s: vif %d' % (where, index)
+        _check_keys(vif, VIF_KEYS, vwhere)
+        spec = dict((k, vif[k]) for k in ('vifname', 'model', 'script', 'rate', 'mtu') if vif.get(k) is not None)
+        spec['bridge'] = vif.get('bridge') or defaults.get('bridge') or 'xenbr0'
+        if vif.get('mac'):
+            spec['mac'] = to_text(vif['mac']).lower()
+        ip = vif.get('ip')
+        prefix = vif.get('prefix')
+        gateway = vif.get('gateway')
+        if index == 0:
+            if not ip and dom.get('ip'):
+                ip, prefix = dom['ip'], vif.get('prefix') or dom.get('prefix')
+            gateway = gateway or dom.get('gateway')
+        net = {'index': index, 'names': ['enX%d' % index, 'eth%d' % index]}
+        if ip and to_text(ip).strip().lower() != 'dhcp':
+            iface = _interface(ip, prefix or defaults.get('prefix'), vwhere)
+            net['address'] = to_text(iface.with_prefixlen)
+            net['ip'] = to_text(iface.ip)
+            if not gateway and index == 0 and defaults.get('gateway'):
+                try:
+                    if ipaddress.ip_address(to_text(defaults['gateway'])) in iface.network:
+                        gateway = defaults['gateway']
+                except ValueError as exc:
+                    raise PlanError('domains gateway %r is not an address: %s' % (defaults['gateway'], exc))
+            if gateway:
+                net['gateway'] = to_text(gateway)
+        else:
+            net['dhcp'] = True
+        result.append((spec, net))
+    return result
+
+
+def _wants_address(dom):
+    """Whether domain_addresses should give this domain (its first vif) an address."""
+    if dom.get('state') == 'absent' or dom.get('ip'):
+        return False
+    vifs = dom.get('vifs')
+    if vifs is None:
+        return True
+    if not vifs or not isinstance(vifs, list) or not isinstance(vifs[0], dict):
+        return False
+    return not vifs[0].get('ip')
+
+
+def _allocate(domains, subnet, reserved, method):
+    """Give domains whose first vif has no address one from subnet (xenops.xen.domain_addresses)."""
+    taken = []
+    wanting = []
+    for dom in domains:
+        if _wants_address(dom):
+            wanting.append(dom)
+        elif dom.get('state') != 'absent':
+            for vif in dom.get('vifs') or []:
+                if isinstance(vif, dict) and vif.get('ip') and to_text(vif['ip']).lower() != 'dhcp':
+                    taken.append(to_text(vif['ip']).split('/')[0])
+            if dom.get('ip') and to_text(dom['ip']).lower() != 'dhcp':
+                taken.append(to_text(dom['ip']).split('/')[0])
+    if not wanting:
+        return domains
+    given = domain_addresses(wanting, subnet, reserved=list(reserved or []) + taken, method=method)
+    by_name = dict((d['name'], d) for d in given)
+    return [by_name.get(d['name'], d) if _wants_address(d) else d for d in domains]
+
+
+def domain_plan(domains, defaults=None, subnet=None, reserved=None, method='name'):
+    """Plan the domains of one host; see domain_plan.yml."""
+    defaults = dict(defaults or {})
+    if domains is None:
+        domains = []
+    if not isinstance(domains, list):
+        raise PlanError('the domains of a host must be a list, got %s' % type(domains).__name__)
+    names = set()
+    for index, dom in enumerate(domains):
+        if not isinstance(dom, dict) or not dom.get('name'):
+            raise PlanError('domain %d has no name: %r' % (index, dom))
+        _check_keys(dom, DOMAIN_KEYS, 'domain %s' % dom['name'])
+        if dom['name'] in names:
+            raise PlanError('domain %s is listed twice' % dom['name'])
+        names.add(dom['name'])
+    if subnet:
+        domains = _allocate(domains, subnet, reserved, method)
+
+    plan = {'domains': [], 'volumes': [], 'purge_volumes': [], 'images': [], 'purge_images': [],
+            'roots': [], 'fleet': []}
+    default_os = _os({}, defaults.get('os'), 'domains_os') if defaults.get('os') else None
+    targets = {}
+    for dom in domains:
+        name = dom['name']
+        where = 'domain %s' % name
+        state = _choice(dom.get('state', 'running'), STATES, where + ': state')
+        disks = _disks(dict(dom, state=state), name, defaults, where)
+        purge = _bool(dom.get('purge_disks', defaults.get('purge_disks', False)), where + ': purge_disks')
+        for disk in disks:
+            if disk['kind'] == 'phy':
+                continue
+            if disk['target'] in targets:
+                raise PlanError('%s: disk %s is also a disk of domain %s' % (where, disk['target'], targets[disk['target']]))
+            targets[disk['target']] = name
+
+        if state == 'absent':
+            entry = {'name': name, 'state': 'absent'}
+            for key in ('force_destroy', 'shutdown_timeout'):
+                if dom.get(key) is not None:
+                    entry[key] = dom[key]
+            plan['domains'].append(entry)
+            if purge:
+                for disk in disks:
+                    if disk['kind'] == 'lvm':
+                        plan['purge_volumes'].append({'vg': disk['vg'], 'name': disk['lv'], 'state': 'absent'})
+                    elif disk['kind'] == 'file':
+                        plan['purge_images'].append(disk['target'])
+                        plan['purge_images'].append(disk['target'] + STAMP_SUFFIX)
+            continue
+
+        vifs = _vifs(dom, name, defaults, where)
+        entry = {
+            'name': name,
+            'state': state,
+            'type': _choice(dom.get('type') or defaults.get('type') or 'pvh', TYPES, where + ': type'),
+            'memory': _int(dom.get('memory', defaults.get('memory', 256)), where + ': memory'),
+            'vcpus': _int(dom.get('vcpus', defaults.get('vcpus', 1)), where + ': vcpus'),
+            'disks': [{'target': d['target'], 'vdev': d['vdev'], 'access': d['access'], 'format': 'raw'}
+                      for d in disks],
+            'vifs': [spec for spec, net in vifs],
+            'autostart': _bool(dom.get('autostart', defaults.get('autostart', True)), where + ': autostart'),
+            'restart': _choice(dom.get('restart') or defaults.get('restart') or 'never', RESTART, where + ': restart'),
+        }
+        for key in PASSTHROUGH:
+            if dom.get(key) is not None:
+                entry[key] = dom[key]
+        root = None
+        if disks:
+            root = next((d for d in disks if d['function'] == 'root'), disks[0])
+        if not dom.get('bootloader'):
+            entry['kernel'] = dom.get('kernel') or defaults.get('kernel') or '/vmlinuz'
+            ramdisk = dom.get('ramdisk', defaults.get('ramdisk', '/initrd.img'))
+            if ramdisk:
+                entry['ramdisk'] = ramdisk
+            if root:
+                entry['root'] = '%s ro' % root['guest_device']
+            extra = dom.get('extra', defaults.get('extra', 'console=hvc0'))
+            if extra:
+                entry['extra'] = extra
+        plan['domains'].append(entry)
+
+        for disk in disks:
+            if disk['kind'] == 'lvm':
+                volume = {'vg': disk['vg'], 'domain': name, 'function': disk['function'], 'size': disk['size'],
+                          'fstype': disk['fstype']}
+                if disk['label']:
+                    volume['label'] = disk['label']
+                plan['volumes'].append(volume)
+            elif disk['kind'] == 'file':
+                plan['images'].append({'domain': name, 'path': disk['target'], 'bytes': disk['bytes'],
+                                       'size': disk['size'], 'fstype': disk['fstype'], 'label': disk['label']})
+
+        fleet_vifs = []
+        for index, (spec, net) in enumerate(vifs):
+            fleet_vifs.append({'mac': spec.get('mac') or stable_mac(name, index), 'ip': net.get('ip', '')})
+        plan['fleet'].append({'name': name, 'vifs': fleet_vifs})
+
+        osinfo = _os(dom, default_os, where) if 'os' in dom else default_os
+        if osinfo is None:
+            continue
+        if root is None:
+            raise PlanError("%s: an OS is installed on the root disk, but the domain has no disks (or set os: none)"
+                            % where)
+        if root['kind'] == 'phy':
+            raise PlanError('%s: the root disk %s is a phy disk, which is never installed into; set os: none'
+                            % (where, root['target']))
+        if root['fstype'] not in ROOT_FSTYPES:
+            raise PlanError('%s: the root disk needs fstype ext4 or xfs to install an OS on it, not %s'
+                            % (where, root['fstype']))
+        fstab = [{'device': root['guest_device'], 'mount': '/', 'fstype': root['fstype'],
+                  'options': 'errors=remount-ro' if root['fstype'] == 'ext4' else 'defaults', 'pass': 1}]
+        for disk in disks:
+            if disk is root:
+                continue
+            if disk['fstype'] == 'swap':
+                fstab.append({'device': disk['guest_device'], 'mount': 'none', 'fstype': 'swap', 'options': 'sw',
+                              'pass': 0})
+            elif disk['mount'] and disk['fstype'] in ROOT_FSTYPES:
+                fstab.append({'device': disk['guest_device'], 'mount': disk['mount'], 'fstype': disk['fstype'],
+                              'options': disk['options'], 'pass': 2})
+        hostname = dom.get('hostname') or name
+        dns_domain = dom.get('dns_domain', defaults.get('dns_domain')) or ''
+        keys = dom.get('root_ssh_keys', defaults.get('root_ssh_keys')) or []
+        if isinstance(keys, str):
+            keys = [keys]
+        nameservers = dom.get('nameservers', defaults.get('nameservers')) or []
+        if isinstance(nameservers, str):
+            nameservers = nameservers.split()
+        plan['roots'].append({
+            'name': name,
+            'kind': root['kind'],
+            'device': root['target'],
+            'fstype': root['fstype'],
+            'lv': '%s/%s' % (root['vg'], root['lv']) if root['kind'] == 'lvm' else '',
+            'marker': root['target'] if root['kind'] == 'lvm' else root['target'] + STAMP_SUFFIX,
+            'os': osinfo,
+            'hostname': hostname,
+            'fqdn': '%s.%s' % (hostname, dns_domain) if dns_domain else '',
+            'dns_domain': dns_domain,
+            'fstab': fstab,
+            'networks': [net for spec, net in vifs],
+            'nameservers': [to_text(n) for n in nameservers],
+            'root_ssh_keys': [to_text(k).strip() for k in keys if to_text(k).strip()],
+            'root_password_hash': dom.get('root_password_hash', defaults.get('root_password_hash')) or '',
+        })
+    return plan
+
+
+# ---------------------------------------------------------------------------
+# apt sources
+
+def _deb822_stanzas(text):
+    stanzas, current, key = [], {}, None
+    for line in text.splitlines():
+        if line.startswith('#'):
+            continue
+        if not line.strip():
+            if current:
+                stanzas.append(current)
+            current, key = {}, None
+            continue
+        if line[0] in ' \t' and key:
+            current[key] += ' ' + line.strip()
+            continue
+        if ':' in line:
+            key, value = line.split(':', 1)
+            key = key.strip().lower()
+            current[key] = value.strip()
+    if current:
+        stanzas.append(current)
+    return stanzas
+
+
+def apt_entries(text):
+    """``(uri, [suites])`` of the ``deb`` entries in a sources.list or deb822 .sources text."""
+    text = to_text(text)
+    entries = []
+    for stanza in _deb822_stanzas(text):
+        if 'deb' not in stanza.get('types', '').split() or stanza.get('enabled', 'yes').lower() == 'no':
+            continue
+        for uri in stanza.get('uris', '').split():
+            entries.append((uri, stanza.get('suites', '').split()))
+    for line in text.splitlines():
+        parts = line.split('#', 1)[0].split()
+        if len(parts) < 3 or parts[0] != 'deb':
+            continue
+        parts = parts[1:]
+        if parts[0].startswith('['):
+            while parts and not parts[0].endswith(']'):
+                parts = parts[1:]
+            parts = parts[1:]
+        if len(parts) >= 2:
+            entries.append((parts[0], [parts[1]]))
+    return entries
+
+
+def debian_mirror(texts):
+    """``{mirror, security_mirror}`` from the texts of a host's apt sources files (see debian_mirror.yml)."""
+    if isinstance(texts, (str, bytes)):
+        texts = [texts]
+    entries = []
+    for text in texts or []:
+        entries.extend(apt_entries(text))
+    mirror = security = ''
+    for uri, suites in entries:
+        is_security = 'security' in uri or any(s.endswith(('-security', '/updates')) for s in suites)
+        if is_security and not security:
+            security = uri.rstrip('/')
+        elif not is_security and not mirror:
+            mirror = uri.rstrip('/')
+    return {'mirror': mirror, 'security_mirror': security}
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            'domain_plan': domain_plan,
+            'debian_mirror': debian_mirror,
+        }

@@ -1,0 +1,258 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.xenops.xen.plugins.filter.domains import (
+    FilterModule, debian_mirror, domain_plan, guest_device, parse_size, stable_mac)
+from ansible_collections.xenops.xen.plugins.filter.fleet import fleet_check
+from ansible_collections.xenops.xen.plugins.module_utils import _domain
+
+DEFAULTS = {
+    'type': 'pvh', 'memory': 256, 'vcpus': 1, 'kernel': '/vmlinuz', 'ramdisk': '/initrd.img',
+    'extra': 'console=hvc0', 'bridge': 'xenbr0', 'autostart': True, 'restart': 'never', 'purge_disks': False,
+    'disks': [{'function': 'root', 'size': '4G', 'fstype': 'ext4'}], 'vg': 'vg_xen',
+    'image_dir': '/var/lib/xen/images', 'prefix': 24, 'gateway': '', 'nameservers': [], 'dns_domain': '',
+    'os': {'distribution': 'debian', 'suite': 'bookworm'}, 'root_ssh_keys': [], 'root_password_hash': '',
+}
+
+
+def plan(domains, **kwargs):
+    return domain_plan(domains, DEFAULTS, **kwargs)
+
+
+def test_filters_are_registered():
+    assert sorted(FilterModule().filters()) == ['debian_mirror', 'domain_plan']
+
+
+def test_stable_mac_is_the_one_xen_domain_gives():
+    for name, index in (('news', 0), ('web', 1), ('a.b-c', 7)):
+        assert stable_mac(name, index) == _domain.stable_mac(name, index)
+
+
+@pytest.mark.parametrize('text, size', [('4G', 4 << 30), ('512M', 512 << 20), ('1GiB', 1 << 30), (4096, 4096),
+                                        ('10k', 10 << 10)])
+def test_parse_size(text, size):
+    assert parse_size(text, 'x') == size
+
+
+@pytest.mark.parametrize('text', ['1.5G', '-1G', '4X', True, ''])
+def test_parse_size_refuses(text):
+    with pytest.raises(AnsibleFilterError, match='is not a size'):
+        parse_size(text, 'x')
+
+
+def test_guest_device():
+    assert guest_device('xvda') == '/dev/xvda'
+    assert guest_device('sda1') == '/dev/xvda1'
+    assert guest_device('hdb') == '/dev/xvdb'
+
+
+def test_minimal_domain_gets_the_defaults():
+    out = plan([{'name': 'web'}])
+    assert out['domains'] == [{
+        'name': 'web', 'state': 'running', 'type': 'pvh', 'memory': 256, 'vcpus': 1,
+        'disks': [{'target': '/dev/vg_xen/web-root', 'vdev': 'xvda', 'access': 'w', 'format': 'raw'}],
+        'vifs': [{'bridge': 'xenbr0'}], 'autostart': True, 'restart': 'never',
+        'kernel': '/vmlinuz', 'ramdisk': '/initrd.img', 'root': '/dev/xvda ro', 'extra': 'console=hvc0',
+    }]
+    assert out['volumes'] == [{'vg': 'vg_xen', 'domain': 'web', 'function': 'root', 'size': '4G', 'fstype': 'ext4'}]
+    assert out['images'] == [] and out['purge_volumes'] == [] and out['purge_images'] == []
+    root = out['roots'][0]
+    assert root['kind'] == 'lvm' and root['device'] == '/dev/vg_xen/web-root' and root['lv'] == 'vg_xen/web-root'
+    assert root['marker'] == '/dev/vg_xen/web-root'
+    assert root['os'] == {'distribution': 'debian', 'suite': 'bookworm', 'mirror': '', 'security_mirror': ''}
+    assert root['fstab'] == [{'device': '/dev/xvda', 'mount': '/', 'fstype': 'ext4', 'options': 'errors=remount-ro',
+                              'pass': 1}]
+    assert root['networks'] == [{'index': 0, 'names': ['enX0', 'eth0'], 'dhcp': True}]
+    assert out['fleet'] == [{'name': 'web', 'vifs': [{'mac': stable_mac('web', 0), 'ip': ''}]}]
+
+
+def test_full_domain():
+    out = plan([{
+        'name': 'news', 'memory': 192, 'maxmem': 256, 'vcpus': 1, 'maxvcpus': 2, 'type': 'pv',
+        'extra': 'console=hvc0 quiet', 'restart': 'if_needed', 'autostart': False, 'on_crash': 'restart',
+        'hostname': 'newsserver', 'dns_domain': 'example.org', 'nameservers': ['192.0.2.53'],
+        'root_ssh_keys': 'ssh-ed25519 AAAA admin',
+        'disks': [
+            {'function': 'root', 'size': '2G', 'vg': 'vg_fast'},
+            {'function': 'swap', 'size': '256M'},
+            {'type': 'file', 'function': 'spool', 'size': '1G', 'fstype': 'xfs', 'mount': '/var/spool/news'},
+            {'type': 'phy', 'target': '/dev/sdc3', 'vdev': 'xvdz'},
+        ],
+        'vifs': [{'bridge': 'xenbr1', 'mac': '00:16:3E:AA:BB:CC', 'ip': '192.0.2.10/25', 'gateway': '192.0.2.1'},
+                 {'ip': 'dhcp'}],
+    }])
+    dom = out['domains'][0]
+    assert dom['disks'] == [
+        {'target': '/dev/vg_fast/news-root', 'vdev': 'xvda', 'access': 'w', 'format': 'raw'},
+        {'target': '/dev/vg_xen/news-swap', 'vdev': 'xvdb', 'access': 'w', 'format': 'raw'},
+        {'target': '/var/lib/xen/images/news-spool.img', 'vdev': 'xvdc', 'access': 'w', 'format': 'raw'},
+        {'target': '/dev/sdc3', 'vdev': 'xvdz', 'access': 'w', 'format': 'raw'},
+    ]
+    assert dom['vifs'] == [{'bridge': 'xenbr1', 'mac': '00:16:3e:aa:bb:cc'}, {'bridge': 'xenbr0'}]
+    assert (dom['maxmem'], dom['maxvcpus'], dom['type'], dom['restart'], dom['autostart'], dom['on_crash']) == \
+        (256, 2, 'pv', 'if_needed', False, 'restart')
+    assert dom['extra'] == 'console=hvc0 quiet'
+    assert out['volumes'] == [
+        {'vg': 'vg_fast', 'domain': 'news', 'function': 'root', 'size': '2G', 'fstype': 'ext4'},
+        {'vg': 'vg_xen', 'domain': 'news', 'function': 'swap', 'size': '256M', 'fstype': 'swap'},
+    ]
+    assert out['images'] == [{'domain': 'news', 'path': '/var/lib/xen/images/news-spool.img', 'bytes': 1 << 30,
+                              'size': '1G', 'fstype': 'xfs', 'label': ''}]
+    root = out['roots'][0]
+    assert [e['mount'] for e in root['fstab']] == ['/', 'none', '/var/spool/news']
+    assert root['fstab'][1] == {'device': '/dev/xvdb', 'mount': 'none', 'fstype': 'swap', 'options': 'sw', 'pass': 0}
+    assert root['networks'] == [
+        {'index': 0, 'names': ['enX0', 'eth0'], 'address': '192.0.2.10/25', 'ip': '192.0.2.10', 'gateway': '192.0.2.1'},
+        {'index': 1, 'names': ['enX1', 'eth1'], 'dhcp': True},
+    ]
+    assert (root['hostname'], root['fqdn'], root['nameservers'], root['root_ssh_keys']) == \
+        ('newsserver', 'newsserver.example.org', ['192.0.2.53'], ['ssh-ed25519 AAAA admin'])
+    assert out['fleet'][0]['vifs'] == [{'mac': '00:16:3e:aa:bb:cc', 'ip': '192.0.2.10'},
+                                       {'mac': stable_mac('news', 1), 'ip': ''}]
+
+
+def test_file_root_uses_a_stamp_and_os_none_installs_nothing():
+    out = plan([
+        {'name': 'a', 'disks': [{'type': 'file', 'size': '2G'}]},
+        {'name': 'b', 'os': 'none', 'disks': [{'type': 'file', 'path': '/srv/b.img', 'size': '2G'}]},
+    ])
+    assert [r['name'] for r in out['roots']] == ['a']
+    assert out['roots'][0]['marker'] == '/var/lib/xen/images/a-root.img.xenops-os'
+    assert [i['path'] for i in out['images']] == ['/var/lib/xen/images/a-root.img', '/srv/b.img']
+
+
+def test_domain_level_address_applies_to_the_first_vif_with_default_gateway():
+    out = domain_plan([{'name': 'a', 'ip': '198.51.100.7'}, {'name': 'b', 'ip': '203.0.113.5'}],
+                      dict(DEFAULTS, gateway='198.51.100.1'))
+    assert out['roots'][0]['networks'][0] == {'index': 0, 'names': ['enX0', 'eth0'], 'address': '198.51.100.7/24',
+                                              'ip': '198.51.100.7', 'gateway': '198.51.100.1'}
+    assert 'gateway' not in out['roots'][1]['networks'][0]
+
+
+def test_subnet_gives_addresses_only_to_domains_without_one():
+    doms = [
+        {'name': 'a'},
+        {'name': 'b', 'vifs': [{'ip': '192.0.2.2/24'}]},
+        {'name': 'c', 'ip': 'dhcp'},
+        {'name': 'd', 'vifs': []},
+        {'name': 'e', 'state': 'absent'},
+        {'name': 'f'},
+    ]
+    out = plan(doms, subnet='192.0.2.0/29', reserved=['192.0.2.1'], method='index')
+    ips = dict((f['name'], [v['ip'] for v in f['vifs']]) for f in out['fleet'])
+    assert ips == {'a': ['192.0.2.3'], 'b': ['192.0.2.2'], 'c': [''], 'd': [], 'f': ['192.0.2.4']}
+    assert out['roots'][0]['networks'][0]['address'] == '192.0.2.3/29'
+
+
+def test_subnet_name_method_is_stable():
+    one = plan([{'name': 'a'}, {'name': 'b'}], subnet='198.51.100.0/24')
+    two = plan([{'name': 'b'}], subnet='198.51.100.0/24')
+    assert one['fleet'][1]['vifs'][0]['ip'] == two['fleet'][0]['vifs'][0]['ip']
+
+
+def test_absent_domain_and_purge():
+    out = plan([
+        {'name': 'old', 'state': 'absent', 'purge_disks': True,
+         'disks': [{'function': 'root'}, {'type': 'file', 'function': 'data'}, {'type': 'phy', 'target': '/dev/sdz'}]},
+        {'name': 'kept', 'state': 'absent', 'shutdown_timeout': 30},
+    ])
+    assert out['domains'] == [{'name': 'old', 'state': 'absent'},
+                              {'name': 'kept', 'state': 'absent', 'shutdown_timeout': 30}]
+    assert out['purge_volumes'] == [{'vg': 'vg_xen', 'name': 'old-root', 'state': 'absent'}]
+    assert out['purge_images'] == ['/var/lib/xen/images/old-data.img', '/var/lib/xen/images/old-data.img.xenops-os']
+    assert out['volumes'] == [] and out['roots'] == [] and out['fleet'] == []
+
+
+def test_bootloader_domain_has_no_kernel():
+    out = plan([{'name': 'g', 'bootloader': 'pygrub', 'os': 'none'}])
+    dom = out['domains'][0]
+    assert dom['bootloader'] == 'pygrub'
+    assert not set(dom) & {'kernel', 'ramdisk', 'root', 'extra'}
+
+
+def test_empty_ramdisk_and_extra_are_left_out():
+    out = domain_plan([{'name': 'g', 'ramdisk': '', 'extra': ''}], DEFAULTS)
+    assert 'ramdisk' not in out['domains'][0] and 'extra' not in out['domains'][0]
+
+
+@pytest.mark.parametrize('domains, message', [
+    ([{'memory': 1}], 'domain 0 has no name'),
+    ([{'name': 'a'}, {'name': 'a'}], 'domain a is listed twice'),
+    ([{'name': 'a', 'memroy': 1}], r'domain a: unknown key\(s\) memroy'),
+    ([{'name': 'a', 'state': 'up'}], 'domain a: state must be one of'),
+    ([{'name': 'a', 'disks': [{'size': '1G', 'fstype': 'btrfs'}]}], 'domain a: disk 0: fstype must be one of'),
+    ([{'name': 'a', 'disks': [{'fstype': 'ext4'}]}], r'domain a: disk 0 \(/dev/vg_xen/a-root\): size is missing'),
+    ([{'name': 'a', 'disks': [{'size': '1G'}, {'size': '1G', 'vdev': 'xvda'}]}], 'two disks with vdev xvda'),
+    ([{'name': 'a', 'disks': [{'size': '1G'}, {'size': '1G', 'function': 'root'}]}], 'two disks with function root'),
+    ([{'name': 'a', 'disks': [{'type': 'phy'}]}], 'a phy disk needs target'),
+    ([{'name': 'a', 'disks': [{'type': 'phy', 'target': '/dev/sdc'}]}], 'is a phy disk, which is never installed'),
+    ([{'name': 'a', 'disks': [{'size': '1G', 'fstype': 'swap'}]}], 'needs fstype ext4 or xfs'),
+    ([{'name': 'a', 'disks': []}], 'has no disks'),
+    ([{'name': 'a', 'os': {'distribution': 'fedora', 'suite': '40'}}], 'only debian'),
+    ([{'name': 'a', 'os': 'bookworm'}], 'os must be a dict'),
+    ([{'name': 'a', 'vifs': [{'ip': '192.0.2.300'}]}], "domain a: vif 0: '192.0.2.300' is not an address"),
+    ([{'name': 'a', 'memory': 'lots'}], 'domain a: memory must be a whole number'),
+    ([{'name': 'a', 'vcpus': 0}], 'domain a: vcpus must be at least 1'),
+    ([{'name': 'a', 'disks': [{'type': 'file', 'path': '/x.img', 'size': '1G'}]},
+      {'name': 'b', 'disks': [{'type': 'file', 'path': '/x.img', 'size': '1G'}]}],
+     'domain b: disk /x.img is also a disk of domain a'),
+])
+def test_refused(domains, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        plan(domains)
+
+
+def test_fleet_check_sees_generated_macs_and_addresses_across_hosts():
+    host1 = plan([{'name': 'a', 'ip': '192.0.2.5'}])['fleet']
+    host2 = plan([{'name': 'b', 'vifs': [{'ip': '192.0.2.5/24', 'mac': stable_mac('a', 0)}]}])['fleet']
+    with pytest.raises(AnsibleFilterError) as exc:
+        fleet_check({'h1': host1, 'h2': host2})
+    assert 'duplicate MAC %s' % stable_mac('a', 0) in str(exc.value)
+    assert 'duplicate IP 192.0.2.5' in str(exc.value)
+
+
+DEB822 = """\
+Types: deb
+URIs: http://archive.example/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb deb-src
+URIs: http://archive.example/debian-security
+Suites: bookworm-security
+Components: main
+
+# Types: deb
+Types: deb
+Enabled: no
+URIs: http://disabled.example/debian
+Suites: bookworm
+"""
+
+ONE_LINE = """\
+# deb http://commented.example/debian bookworm main
+deb-src http://src.example/debian bookworm main
+deb [arch=amd64 signed-by=/usr/share/keyrings/x.gpg] http://mirror.example/debian/ bookworm main contrib
+deb http://mirror.example/debian-security bookworm-security main
+"""
+
+
+def test_debian_mirror_deb822():
+    assert debian_mirror([DEB822]) == {'mirror': 'http://archive.example/debian',
+                                       'security_mirror': 'http://archive.example/debian-security'}
+
+
+def test_debian_mirror_one_line():
+    assert debian_mirror(ONE_LINE) == {'mirror': 'http://mirror.example/debian',
+                                       'security_mirror': 'http://mirror.example/debian-security'}
+
+
+def test_debian_mirror_none():
+    assert debian_mirror([]) == {'mirror': '', 'security_mirror': ''}
