@@ -61,7 +61,7 @@ def domain_addresses(domains, subnet, reserved=None, method='index'):
             raise AnsibleFilterError('domain_addresses: every domain needs a name, got %r' % (dom,))
         if dom.get('ip'):
             try:
-                addr = netaddr.IPAddress(str(dom['ip']).split('/')[0])
+                addr = netaddr.IPAddress(str(dom['ip']).split('/', maxsplit=1)[0])
             except (netaddr.AddrFormatError, ValueError) as exc:
                 raise AnsibleFilterError('domain %s: ip %r is not an address: %s' % (dom['name'], dom['ip'], exc))
             taken.add(int(addr))
@@ -106,7 +106,7 @@ def _domain_macs(dom):
 def _domain_ips(dom):
     ips = []
     if dom.get('ip'):
-        ips.append(str(dom['ip']).split('/')[0])
+        ips.append(str(dom['ip']).split('/', maxsplit=1)[0])
     for vif in dom.get('vifs') or []:
         if isinstance(vif, dict) and vif.get('ip'):
             ips.extend(str(vif['ip']).split())
