@@ -17,6 +17,9 @@ if [ ! -e /etc/initramfs-tools/conf.d/xenops-lab.conf ]; then
     echo "MODULES=dep" > /etc/initramfs-tools/conf.d/xenops-lab.conf
 fi
 
+# finish an interrupted earlier run, if any
+dpkg --configure -a >/dev/null 2>&1 || true
+
 missing=""
 for pkg in xen-system-amd64 $EXTRA_PACKAGES; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="$missing $pkg"

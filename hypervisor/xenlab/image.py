@@ -25,7 +25,8 @@ import time
 from . import common
 from .common import LabError, log, run
 
-BUILD_VERSION = "3"
+BUILD_VERSION = "4"  # the image stage
+ROOTFS_VERSION = "3"  # the debootstrap stage
 SUITE = "bookworm"
 VARIANT = "minbase"
 PACKAGES = [
@@ -191,7 +192,7 @@ def _hash(obj):
 
 
 def rootfs_inputs(mirror):
-    return {"build_version": BUILD_VERSION, "suite": SUITE, "variant": VARIANT,
+    return {"build_version": ROOTFS_VERSION, "suite": SUITE, "variant": VARIANT,
             "packages": PACKAGES, "mirror": mirror}
 
 
@@ -289,10 +290,9 @@ class Image:
                 fh.truncate(IMAGE_SIZE_MIB * 1024 * 1024)
             run(["sfdisk", "-q", raw], input=b"label: dos\nstart=%dMiB, type=83, bootable\n"
                 % PART_OFFSET_MIB, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            blocks = (IMAGE_SIZE_MIB - PART_OFFSET_MIB) * 256
             run(["mkfs.ext4", "-q", "-F", "-L", "xenlab-root",
                  "-E", "offset=%d" % (PART_OFFSET_MIB * 1024 * 1024),
-                 "-d", root, raw, str(blocks)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                 "-d", root, raw, "%dM" % (IMAGE_SIZE_MIB - PART_OFFSET_MIB)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             shutil.rmtree(root)
             stage = os.path.join(work, "stage.qcow2")
             run(["qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw, stage])
