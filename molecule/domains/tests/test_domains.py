@@ -1,0 +1,95 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The domains of playbooks/inventory/host_vars/lab1.yml on the lab host, after converge."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from ansible_collections.xenops.xen.plugins.filter.fleet import domain_addresses
+
+LVM = {'web-root': 1 << 30, 'web-swap': 128 << 20}
+IMAGE = '/var/lib/xen/images/mail-root.img'
+WEB_MAC = '00:16:3e:00:02:0a'
+# mail has no address in the inventory: the role gives it one from domains_subnet, by name
+MAIL_IP = domain_addresses([{'name': 'mail'}], '198.51.100.0/24', reserved=['198.51.100.1'], method='name')[0]['ip']
+
+
+def stable_mac(name, index):
+    digest = hashlib.sha256(('%s/%d' % (name, index)).encode()).digest()
+    return '00:16:3e:%02x:%02x:%02x' % tuple(digest[:3])
+
+
+@pytest.fixture(scope='module')
+def domains(host):
+    out = host.check_output('xl list -l')
+    return dict((d['config']['c_info']['name'], d) for d in json.loads(out))
+
+
+@pytest.fixture(scope='module')
+def xl_list(host):
+    rows = {}
+    for line in host.check_output('xl list').splitlines()[1:]:
+        parts = line.split()
+        rows[parts[0]] = {'id': int(parts[1]), 'mem': int(parts[2]), 'vcpus': int(parts[3]), 'state': parts[4]}
+    return rows
+
+
+@pytest.mark.parametrize('name', ['web', 'mail'])
+def test_domain_runs_with_its_memory_and_vcpus(xl_list, name):
+    row = xl_list[name]
+    assert row['state'].strip('-') in ('r', 'b')
+    assert 150 <= row['mem'] <= 160
+    assert row['vcpus'] == 1
+
+
+@pytest.mark.parametrize('name, bridge, mac', [('web', 'xenbr0', WEB_MAC), ('mail', 'xenbr1', stable_mac('mail', 0))])
+def test_vif_mac_and_bridge(domains, name, bridge, mac):
+    nics = domains[name]['config']['nics']
+    assert [(n['mac'], n['bridge']) for n in nics] == [(mac, bridge)]
+
+
+def test_volumes_named_domain_function_with_their_sizes(host):
+    out = host.check_output('lvs --reportformat json --units b --nosuffix -o lv_name,lv_size,lv_tags vg_xen')
+    lvs = dict((lv['lv_name'], lv) for lv in json.loads(out)['report'][0]['lv'])
+    for name, size in LVM.items():
+        assert int(lvs[name]['lv_size']) == size
+    assert 'xenops_os=bookworm' in lvs['web-root']['lv_tags'].split(',')
+
+
+def test_image_file_is_sparse_and_marked(host):
+    image = host.file(IMAGE)
+    assert image.size == 1 << 30
+    blocks = int(host.check_output('stat -c %%b %s', IMAGE))
+    assert blocks * 512 < image.size
+    assert host.file(IMAGE + '.xenops-os').content_string.strip() == 'bookworm'
+
+
+@pytest.mark.parametrize('name', ['web', 'mail'])
+def test_config_file_and_autostart_link(host, name):
+    cfg = host.file('/etc/xen/%s.cfg' % name)
+    assert cfg.is_file
+    assert 'name = "%s"' % name in cfg.content_string
+    link = host.file('/etc/xen/auto/%s.cfg' % name)
+    assert link.is_symlink
+    assert link.linked_to == '/etc/xen/%s.cfg' % name
+
+
+def test_base_system_cached_once(host):
+    bases = host.check_output('ls /var/cache/xenops-xen').split()
+    assert len([b for b in bases if b.startswith('base-bookworm-') and b.endswith('.tar')]) == 1
+
+
+def test_nothing_left_mounted(host):
+    assert '/run/xenops-xen/mnt' not in host.check_output('findmnt --list --noheadings --output TARGET')
+
+
+def test_web_answers_on_its_address(host):
+    host.run_expect([0], 'ping -c 3 -W 3 192.0.2.10')
+
+
+def test_mail_answers_on_its_address(host):
+    host.run_expect([0], 'ping -c 3 -W 3 %s' % MAIL_IP)

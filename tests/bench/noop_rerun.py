@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Time of a no-op re-run of the domains play on the lab, per host and per domain.
+
+    XENOPS_LAB_RUN_DIR=... tests/bench/noop_rerun.py [--domains 3] [--state running] [--os debian]
+
+Needs a running lab host that is already a Xen host (playbooks/site.yml applied).
+Replaces xen_domains (extra vars) by N benchmark domains noop-01..noop-N (LVM root
+of 512M, 96 MiB each, on xenbr0), converges them once, then runs the same play
+again twice (the no-op re-runs, which must report changed=0) and once with an
+empty domain list (the fixed cost of the play on a host). The cost per domain is
+(no-op time - empty time) / N. Afterwards the domains and their volumes are
+removed (unless --keep). A script, not a test: timings under QEMU without KVM vary
+with the load of the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import benchlib
+
+
+def domains(count, state, osname):
+    result = []
+    for index in range(1, count + 1):
+        dom = {'name': 'noop-%02d' % index, 'state': state, 'memory': 96, 'vcpus': 1, 'purge_disks': True,
+               'disks': [{'function': 'root', 'size': '512M', 'fstype': 'ext4'}],
+               'vifs': [{'bridge': 'xenbr0', 'ip': '192.0.2.%d/24' % (100 + index)}]}
+        if osname == 'none':
+            dom['os'] = 'none'
+        result.append(dom)
+    return result
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    ap.add_argument('--host', default='lab1')
+    ap.add_argument('--domains', type=int, default=3)
+    ap.add_argument('--state', default='running', choices=['running', 'present', 'stopped'])
+    ap.add_argument('--os', default='debian', choices=['debian', 'none'],
+                    help='none: no system on the disks (only with --state present or stopped)')
+    ap.add_argument('--keep', action='store_true')
+    args = ap.parse_args()
+    if args.os == 'none' and args.state == 'running':
+        ap.error('domains without a system cannot run; use --state present')
+
+    inv = benchlib.inventory()
+    doms = domains(args.domains, args.state, args.os)
+    full = benchlib.write_vars('noop-domains.json', {'xen_domains': doms})
+    empty = benchlib.write_vars('noop-empty.json', {'xen_domains': []})
+    absent = benchlib.write_vars('noop-absent.json', {'xen_domains': [dict(d, state='absent') for d in doms]})
+
+    results = {'host': args.host, 'domains': args.domains, 'state': args.state, 'os': args.os,
+               'date': time.strftime('%Y-%m-%d %H:%M:%S')}
+    results['converge_s'], recap = benchlib.run_play(inv, full, 'noop-converge', limit=args.host)
+    results['converge_changed'] = recap[args.host]['changed']
+    runs = []
+    for attempt in (1, 2):
+        seconds, recap = benchlib.run_play(inv, full, 'noop-rerun-%d' % attempt, limit=args.host)
+        runs.append({'seconds': seconds, 'changed': recap[args.host]['changed'], 'ok': recap[args.host]['ok']})
+    results['noop_runs'] = runs
+    results['empty_s'], _ = benchlib.run_play(inv, empty, 'noop-empty', limit=args.host)
+    if not args.keep:
+        benchlib.run_play(inv, absent, 'noop-clean', limit=args.host)
+
+    best = min(r['seconds'] for r in runs)
+    results['noop_best_s'] = best
+    results['per_domain_s'] = (best - results['empty_s']) / args.domains
+    benchlib.save('noop_rerun.json', results)
+    print('%d domains (%s, os %s) on %s' % (args.domains, args.state, args.os, args.host))
+    print('converge:            %6.1f s (changed=%d)' % (results['converge_s'], results['converge_changed']))
+    for index, run in enumerate(runs, 1):
+        print('no-op re-run %d:      %6.1f s (changed=%d, ok=%d)' % (index, run['seconds'], run['changed'], run['ok']))
+    print('empty domain list:   %6.1f s (fixed cost of the play on the host)' % results['empty_s'])
+    print('per host (no-op):    %6.1f s' % best)
+    print('per domain (no-op):  %6.2f s  ((best no-op - empty) / %d)' % (results['per_domain_s'], args.domains))
+
+
+if __name__ == '__main__':
+    main()
