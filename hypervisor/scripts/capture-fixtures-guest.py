@@ -16,6 +16,7 @@ OUT = sys.argv[1] if len(sys.argv) > 1 else "/root/xenops-fixtures"
 ENV = dict(os.environ, LC_ALL="C", LANG="C")
 LIB = "/var/lib/xenops-lab"
 KERNEL = LIB + "/vmlinuz"
+ELF_KERNEL = LIB + "/vmlinux"  # PVH needs the ELF image, not the bzImage
 RAMDISK = LIB + "/busybox-initramfs.cpio.gz"
 VG = "vg_xen"
 DISK = "/dev/sdb"
@@ -47,7 +48,7 @@ vcpus = 1
 memory = 96
 disk = [ "phy:/dev/vg_xen/web-root,xvda,w" ]
 vif = [ "mac=00:16:3e:00:00:02,bridge=xenbr0" ]
-""" % {"kernel": KERNEL, "ramdisk": RAMDISK}
+""" % {"kernel": ELF_KERNEL, "ramdisk": RAMDISK}
 
 BAD_SYNTAX_CFG = """name = "bad-syntax"
 type = "pv"

@@ -26,4 +26,24 @@ mv "$OUT.tmp" "$OUT"
 # a stable path to the dom0 kernel for domU configs
 kernel=$(ls /boot/vmlinuz-* | sort -V | tail -n 1)
 ln -sf "$kernel" "$(dirname "$OUT")/vmlinuz"
+# PVH guests cannot boot a bzImage: they need the uncompressed ELF vmlinux inside it
+python3 - "$kernel" "$(dirname "$OUT")/vmlinux" <<'PY'
+import gzip, lzma, sys, zlib
+data = open(sys.argv[1], "rb").read()
+for magic, kind in ((b"\xfd7zXZ\x00", "xz"), (b"\x1f\x8b\x08", "gzip")):
+    pos = data.find(magic)
+    while pos >= 0:
+        try:
+            if kind == "xz":
+                out = lzma.LZMADecompressor().decompress(data[pos:])
+            else:
+                out = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(data[pos:])
+        except (lzma.LZMAError, zlib.error, EOFError):
+            out = b""
+        if out[:4] == b"\x7fELF":
+            open(sys.argv[2], "wb").write(out)
+            sys.exit(0)
+        pos = data.find(magic, pos + 1)
+sys.exit("no ELF kernel found in " + sys.argv[1])
+PY
 echo "$OUT"
