@@ -18,22 +18,29 @@ from ansible_collections.xenops.xen.plugins.module_utils._lvm import (
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError, CommandResult
 from ansible_collections.xenops.xen.plugins.module_utils._xl import parse_list_long
 
-FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures')
+# Real output captured from the Xen lab (see fixtures/lab/README.md).
+LAB = os.path.join(os.path.dirname(__file__), 'fixtures', 'lab')
 
 GIB = 1024 ** 3
 MIB = 1024 ** 2
 
 
-def fixture(name):
-    with open(os.path.join(FIXTURES, name)) as f:
+def lab(name):
+    with open(os.path.join(LAB, name)) as f:
         return f.read()
+
+
+def lab_result(name):
+    """``(rc, stdout, stderr)`` of a captured command (``NAME.json``)."""
+    data = json.loads(lab(name + '.json'))
+    return data['rc'], data['stdout'], data['stderr']
 
 
 # ---------------------------------------------------------------------------
 # lvs / vgs
 
-def test_parse_lvs_fixture():
-    lvs = parse_lvs(fixture('handmade_lvs.json'))
+def test_parse_lvs_lab():
+    lvs = parse_lvs(lab('lvs.json'))
     assert [(lv.vg, lv.name, lv.path, lv.size, lv.attr) for lv in lvs] == [
         ('vg_xen', 'news-root', '/dev/vg_xen/news-root', 1073741824, '-wi-ao----'),
         ('vg_xen', 'news-swap', '/dev/vg_xen/news-swap', 268435456, '-wi-ao----'),
@@ -42,8 +49,8 @@ def test_parse_lvs_fixture():
     assert [(lv.active, lv.open) for lv in lvs] == [(True, True)] * 3
 
 
-def test_parse_vgs_fixture():
-    vgs = parse_vgs(fixture('handmade_vgs.json'))
+def test_parse_vgs_lab():
+    vgs = parse_vgs(lab('vgs.json'))
     assert [(vg.name, vg.size, vg.free, vg.extent_size, vg.free_count) for vg in vgs] == [
         ('vg_xen', 8585740288, 6706692096, 4194304, 1599)]
 
@@ -157,11 +164,23 @@ def test_format_size(size, text):
 # ---------------------------------------------------------------------------
 # blkid
 
-def test_parse_blkid_ext4():
-    sig = parse_blkid_export('DEVNAME=/dev/vg_xen/news-root\nLABEL=news-root\nUUID=0b6f9c1e-8d53-4f0a-9a57-1c2d3e4f5a6b\n'
-                             'VERSION=1.0\nBLOCK_SIZE=4096\nTYPE=ext4\nUSAGE=filesystem\n')
+def test_parse_blkid_lab_ext4():
+    sig = parse_blkid_export(lab('blkid_news-root.txt'))
     assert (sig.type, sig.label, sig.uuid, sig.pttype, sig.kind) == (
-        'ext4', 'news-root', '0b6f9c1e-8d53-4f0a-9a57-1c2d3e4f5a6b', None, 'ext4')
+        'ext4', 'news-root', '6e612457-162b-4559-bcca-0dc4702b9944', None, 'ext4')
+
+
+def test_parse_blkid_lab_swap():
+    sig = parse_blkid_export(lab('blkid_news-swap.txt'))
+    assert (sig.type, sig.label, sig.uuid) == ('swap', 'news-swap', '75ec522f-e1cb-4096-9b17-5b86769d13fe')
+
+
+def test_signature_lab_captures():
+    runner = FakeRunner([lab_result('blkid_news-root'), lab_result('blkid_web-root')])
+    lvm = Lvm(runner)
+    assert lvm.signature('/dev/vg_xen/news-root').type == 'ext4'
+    assert lvm.signature('/dev/vg_xen/web-root') is None
+    assert runner.calls == [json.loads(lab('blkid_news-root.json'))['argv'], json.loads(lab('blkid_web-root.json'))['argv']]
 
 
 def test_parse_blkid_escaped_label_and_partition_table():
@@ -250,6 +269,12 @@ XL_LIST_LONG = json.dumps([
 ])
 
 
+def test_domain_disks_lab():
+    assert domain_disks(parse_list_long(lab('xl_list_l.json'))) == [
+        ('news', '/dev/vg_xen/news-root', 'xvda'), ('news', '/dev/vg_xen/news-swap', 'xvdb'),
+        ('web', '/dev/vg_xen/web-root', 'xvda')]
+
+
 def test_domain_disks():
     assert domain_disks(parse_list_long(XL_LIST_LONG)) == [('news', '/dev/vg_xen/news-root', 'xvda'),
                                                            ('news', '/dev/mapper/vg_xen-news--swap', 'xvdb')]
@@ -285,7 +310,7 @@ class FakeRunner(object):
 
 
 def test_report_runs_lvs_and_vgs_once():
-    runner = FakeRunner([(0, fixture('handmade_lvs.json'), ''), (0, fixture('handmade_vgs.json'), '')])
+    runner = FakeRunner([(0, lab('lvs.json'), ''), (0, lab('vgs.json'), '')])
     report = Lvm(runner).report()
     assert runner.calls == [LVS_ARGV, VGS_ARGV]
     assert LVS_ARGV == ['lvs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '-o',

@@ -20,6 +20,10 @@ from ansible_collections.xenops.xen.plugins.modules import xen_lv
 sys.path.insert(0, os.path.dirname(__file__))
 from utils import Call, run_module  # noqa: E402
 
+# Real output captured from the Xen lab (see its README.md): vg_xen with news-root (1 GiB ext4), news-swap
+# (256 MiB swap) and web-root (512 MiB, blank), all open; domains news (PV) and web (PVH) running.
+LAB = os.path.join(os.path.dirname(__file__), '..', 'module_utils', 'fixtures', 'lab')
+
 GIB = 1024 ** 3
 MIB = 1024 ** 2
 EXTENT = 4 * MIB
@@ -63,6 +67,21 @@ def xl_list_long(*domains):
                                                   for j, path in enumerate(paths)]}}
             for i, (name, paths) in enumerate(domains)]
     return Call(XL_LIST_LONG, out=json.dumps(data, indent=4) if data else '[\n]\n')
+
+
+def lab(name):
+    with open(os.path.join(LAB, name)) as f:
+        return f.read()
+
+
+def lab_call(name):
+    """A Call replaying a captured command (``NAME.json``: argv, rc, stdout, stderr)."""
+    data = json.loads(lab(name + '.json'))
+    return Call(data['argv'], rc=data['rc'], out=data['stdout'], err=data['stderr'])
+
+
+def lab_reads():
+    return [Call(LVS, out=lab('lvs.json')), Call(VGS, out=lab('vgs.json'))]
 
 
 @pytest.fixture(autouse=True)
@@ -465,6 +484,80 @@ def test_refuses_to_reformat():
     assert failed is True
     assert result['msg'] == ('volume vg_xen/news-root holds ext4, not xfs; refusing to reformat it (remove the volume or '
                              'wipe it first)')
+
+
+# ---------------------------------------------------------------------------
+# against the real lab captures
+
+LAB_VOLUMES = dict(vg='vg_xen', volumes=[
+    dict(domain='news', function='root', size='1G', fstype='ext4', label='news-root'),
+    dict(domain='news', function='swap', size='256M', fstype='swap', label='news-swap'),
+    dict(domain='web', function='root', size='512M')])
+
+
+def test_lab_unchanged(warnings):
+    result, failed, seen = run(LAB_VOLUMES, lab_reads() + [lab_call('blkid_news-root'), lab_call('blkid_news-swap')],
+                               diff=True)
+    assert failed is False
+    assert (result['changed'], result['actions'], result['diff'], warnings) == (False, [], [], [])
+    assert [(v['path'], v['size_bytes'], v['fstype']) for v in result['volumes']] == [
+        ('/dev/vg_xen/news-root', GIB, 'ext4'), ('/dev/vg_xen/news-swap', 256 * MIB, 'swap'),
+        ('/dev/vg_xen/web-root', 512 * MIB, None)]
+
+
+def test_lab_check_mode_grow_and_create():
+    args = dict(vg='vg_xen', volumes=[dict(name='news-root', size='2G', fstype='ext4'),
+                                      dict(name='mail-root', size='6G', fstype='ext4')])
+    result, failed, seen = run(args, lab_reads() + [lab_call('blkid_news-root')], check_mode=True)
+    assert failed is True
+    assert result['msg'] == ('not enough free space in volume group vg_xen: the volumes need 7 GiB (1792 extents), '
+                             '6.25 GiB (1599 extents) is free')
+    args['volumes'][1]['size'] = '5G'
+    result, failed, seen = run(args, lab_reads() + [lab_call('blkid_news-root')], check_mode=True)
+    assert failed is False
+    assert seen == [LVS, VGS, ['blkid', '-p', '-o', 'export', '/dev/vg_xen/news-root']]
+    assert result['actions'] == ['extend volume vg_xen/news-root from 1 GiB to 2 GiB',
+                                 'create volume vg_xen/mail-root of 5 GiB',
+                                 'create ext4 filesystem on /dev/vg_xen/mail-root']
+
+
+def test_lab_grow_root_of_running_domain(warnings):
+    result, failed, seen = run(dict(vg='vg_xen', name='news-root', size='2G', fstype='ext4'), lab_reads() + [
+        lab_call('blkid_news-root'),
+        Call(['lvextend', '-L', '2147483648b', '/dev/vg_xen/news-root'])])
+    assert failed is False
+    assert result['actions'] == ['extend volume vg_xen/news-root from 1 GiB to 2 GiB']
+    assert warnings == ['ext4 on /dev/vg_xen/news-root was not grown: the volume is open (in use by a running domain?); '
+                        'grow it where it is used (for example resize2fs, xfs_growfs or mkswap inside the domain)']
+
+
+def test_lab_remove_refused_while_web_runs():
+    result, failed, seen = run(dict(vg='vg_xen', domain='web', function='root', state='absent'),
+                               lab_reads() + [Call(XL_LIST_LONG, out=lab('xl_list_l.json'))])
+    assert failed is True
+    assert result['msg'] == ('refusing to remove volume vg_xen/web-root: it is used by running domain web (xvda) '
+                             '(set force: true to remove it anyway)')
+
+
+def test_lab_shrink_refused_while_news_runs():
+    result, failed, seen = run(dict(vg='vg_xen', name='news-swap', size='128M', force=True),
+                               lab_reads() + [lab_call('blkid_news-swap'), Call(XL_LIST_LONG, out=lab('xl_list_l.json'))])
+    assert failed is True
+    assert result['msg'] == ('refusing to shrink volume vg_xen/news-swap: it is used by running domain news (xvdb); '
+                             'a volume in use is never shrunk')
+
+
+def test_lab_no_mkfs_on_blank_volume_in_use():
+    result, failed, seen = run(dict(vg='vg_xen', name='web-root', fstype='xfs'), lab_reads() + [lab_call('blkid_web-root')])
+    assert failed is True
+    assert result['msg'] == 'volume vg_xen/web-root has no filesystem but is open (in use); refusing to create xfs on it'
+
+
+def test_lab_refuses_to_reformat_swap():
+    result, failed, seen = run(dict(vg='vg_xen', name='news-swap', fstype='ext4'), lab_reads() + [lab_call('blkid_news-swap')])
+    assert failed is True
+    assert result['msg'] == ('volume vg_xen/news-swap holds swap, not ext4; refusing to reformat it (remove the volume '
+                             'or wipe it first)')
 
 
 # ---------------------------------------------------------------------------
