@@ -940,8 +940,11 @@ def compare_running(cfg, facts, previous=None):
     _compare_disks(eff, facts, reasons)
     _compare_vifs(eff, facts, reasons)
     for key in sorted(EVENT_DEFAULTS):
-        if facts.get(key) and facts[key] != eff[key]:
-            reasons.append('%s %s, running %s' % (key, eff[key], facts[key]))
+        # libxl leaves out of ``xl list -l`` an action that is ``destroy`` (its
+        # default); without a type the domain's configuration was not retrieved.
+        running = facts.get(key) or ('destroy' if facts.get('type') else None)
+        if running and running != eff[key]:
+            reasons.append('%s %s, running %s' % (key, eff[key], running))
     if previous is not None:
         old, new = _xlcfg.normalize(_comparable(previous)), _xlcfg.normalize(_comparable(cfg))
         for key in sorted(set(old) | set(new)):

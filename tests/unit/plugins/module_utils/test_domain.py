@@ -5,9 +5,11 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
-from ansible_collections.xenops.xen.plugins.module_utils import _domain, _xlcfg
+from ansible_collections.xenops.xen.plugins.module_utils import _domain, _xl, _xlcfg
 from ansible_collections.xenops.xen.plugins.module_utils._domain import (
     Current, DomainError, SpecError, build_config, compare_running, desired_domain, parse_disk_spec, parse_vif_spec,
     plan_domain, render_disk, render_vif, same_config, stable_mac)
@@ -374,3 +376,57 @@ def test_tail_reads_the_last_lines(tmp_path):
     path.write_text(''.join('%d\n' % i for i in range(100)))
     assert _domain.tail(str(path), lines=3) == '97\n98\n99'
     assert _domain.tail(str(tmp_path / 'missing.log')) is None
+
+
+# ---------------------------------------------------------------- real lab output
+
+LAB = os.path.join(os.path.dirname(__file__), 'fixtures', 'lab')
+
+
+def lab_text(name):
+    with open(os.path.join(LAB, name)) as f:
+        return f.read()
+
+
+@pytest.fixture
+def lab_domains():
+    return _xl.domains(_xl.parse_list_long(lab_text('xl_list_l.json')), _xl.parse_list(lab_text('xl_list.txt')))
+
+
+@pytest.mark.parametrize('name', ['news', 'web'])
+def test_lab_domains_match_their_hand_written_configs(lab_domains, name):
+    cfg = _xlcfg.parse(lab_text('%s.cfg' % name))
+    assert compare_running(cfg, lab_domains[name]) == ([], {})
+
+
+def test_lab_disks_of_the_hand_written_config():
+    cfg = _xlcfg.parse(lab_text('news.cfg'))
+    assert [render_disk(parse_disk_spec(d)) for d in cfg['disk']] == [
+        'format=raw, vdev=xvda, access=rw, target=/dev/vg_xen/news-root',
+        'format=raw, vdev=xvdb, access=rw, target=/dev/vg_xen/news-swap']
+    assert [parse_vif_spec(v) for v in cfg['vif']] == [{'mac': '00:16:3e:00:00:01', 'bridge': 'xenbr0'},
+                                                        {'bridge': 'xenbr0'}]
+
+
+def test_lab_actions_left_out_by_libxl_are_destroy(lab_domains):
+    cfg = dict(_xlcfg.parse(lab_text('web.cfg')), on_crash='preserve', on_reboot='destroy')
+    reasons, live = compare_running(cfg, lab_domains['web'])
+    assert reasons == ['on_crash preserve, running destroy', 'on_reboot destroy, running restart']
+
+
+def test_lab_running_state_words(lab_domains):
+    assert [_domain.run_state(lab_domains[n]) for n in ('news', 'web')] == ['running', 'running']
+    paused = _xl.domains(_xl.parse_list_long(lab_text('xl_list_l.json')), _xl.parse_list(lab_text('xl_list_paused.txt')))
+    assert _domain.run_state(paused['web']) == 'paused'
+
+
+def test_lab_plan_web_with_more_memory_and_a_disk(lab_domains):
+    entry = {'name': 'web', 'type': 'pvh', 'kernel': '/var/lib/xenops-lab/vmlinux',
+             'ramdisk': '/var/lib/xenops-lab/busybox-initramfs.cpio.gz', 'extra': 'console=hvc0 quiet',
+             'vcpus': 1, 'memory': 96, 'maxmem': 128,
+             'disks': ['phy:/dev/vg_xen/web-root,xvda,w', 'phy:/dev/vg_xen/web-data,xvdb,w'],
+             'vifs': ['mac=00:16:3e:00:00:02,bridge=xenbr0']}
+    p = plan_domain(desired_domain(dict(entry, restart='if_needed'), '/etc/xen'),
+                    Current(lab_text('web.cfg'), lab_domains['web']))
+    assert p.kinds() == ['write_config', 'restart']
+    assert p.restart_reasons == ['maxmem 128 MiB, running 96 MiB', 'disk xvdb is not attached to the running domain']

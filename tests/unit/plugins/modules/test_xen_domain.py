@@ -810,3 +810,198 @@ def test_file_error_while_applying_is_a_clear_failure(cfg_dir):
                                        'description': 'link %s -> %s' % (cfg_dir / 'auto' / 'news.cfg', cfg_dir / 'news.cfg')}
     assert result['changed'] is False
     assert 'domains' not in result
+
+
+# ---------------------------------------------------------------- on real output captured in the lab
+# fixtures/lab: Xen 4.17 host lab1 with the PV domain news (domid 3) and the PVH domain web (domid 4),
+# defined by the hand-written news.cfg and web.cfg.
+
+LAB = os.path.join(os.path.dirname(__file__), '..', 'module_utils', 'fixtures', 'lab')
+
+
+def lab_text(name):
+    with open(os.path.join(LAB, name)) as f:
+        return f.read()
+
+
+def lab_run(name):
+    with open(os.path.join(LAB, name)) as f:
+        return json.load(f)
+
+
+def lab_reads(listing='xl_list.txt'):
+    return [Call(LIST_LONG, out=lab_text('xl_list_l.json')), Call(LIST, out=lab_text(listing))]
+
+
+def lab_validate(cfg_dir, name):
+    valid = lab_run('xl_create_N_valid.json')
+    tmp = str(cfg_dir / ('.%s.cfg.tmp' % name))
+    return Call(['xl', '-N', 'create', tmp], out=valid['stdout'],
+                err=valid['stderr'].replace('/etc/xen/news.cfg', tmp))
+
+
+LAB_NEWS = dict(
+    name='news', type='pv', kernel='/var/lib/xenops-lab/vmlinuz',
+    ramdisk='/var/lib/xenops-lab/busybox-initramfs.cpio.gz', extra='console=hvc0 quiet',
+    vcpus=2, maxvcpus=2, memory=128, maxmem=192,
+    disks=[{'target': '/dev/vg_xen/news-root', 'vdev': 'xvda', 'access': 'w'}, 'phy:/dev/vg_xen/news-swap,xvdb,w'],
+    vifs=['mac=00:16:3e:00:00:01,bridge=xenbr0', {'mac': '00:16:3e:20:7c:3b', 'bridge': 'xenbr0'}],
+    on_poweroff='destroy', on_reboot='restart', on_crash='destroy')
+LAB_WEB = dict(
+    name='web', type='pvh', kernel='/var/lib/xenops-lab/vmlinux',
+    ramdisk='/var/lib/xenops-lab/busybox-initramfs.cpio.gz', extra='console=hvc0 quiet', vcpus=1, memory=96,
+    disks=['phy:/dev/vg_xen/web-root,xvda,w'], vifs=[{'mac': '00:16:3e:00:00:02', 'bridge': 'xenbr0'}])
+LAB_NEWS_CFG = '''# Managed by Ansible (xenops.xen). Local changes will be overwritten.
+
+name = "news"
+type = "pv"
+kernel = "/var/lib/xenops-lab/vmlinuz"
+ramdisk = "/var/lib/xenops-lab/busybox-initramfs.cpio.gz"
+extra = "console=hvc0 quiet"
+memory = 128
+maxmem = 192
+vcpus = 2
+maxvcpus = 2
+disk = [
+    "format=raw, vdev=xvda, access=rw, target=/dev/vg_xen/news-root",
+    "format=raw, vdev=xvdb, access=rw, target=/dev/vg_xen/news-swap",
+]
+vif = [
+    "mac=00:16:3e:00:00:01,bridge=xenbr0",
+    "mac=00:16:3e:20:7c:3b,bridge=xenbr0",
+]
+on_poweroff = "destroy"
+on_reboot = "restart"
+on_crash = "destroy"
+'''
+
+
+@pytest.fixture
+def lab_dir(cfg_dir):
+    (cfg_dir / 'news.cfg').write_text(lab_text('news.cfg'))
+    (cfg_dir / 'web.cfg').write_text(lab_text('web.cfg'))
+    return cfg_dir
+
+
+def test_lab_web_as_written_by_hand_is_no_change(lab_dir):
+    result, failed, seen = run_module(xen_domain.main, dict(LAB_WEB, config_dir=str(lab_dir)), calls=lab_reads())
+    assert failed is False
+    assert result['changed'] is False
+    assert result['restart_required'] is False
+    assert result['domain']['domid'] == 4
+    assert result['domain']['type'] == 'pvh'
+    assert result['domain']['state'] == 'running'
+    assert (lab_dir / 'web.cfg').read_text() == lab_text('web.cfg')
+
+
+def test_lab_news_adoption_pins_the_random_mac_without_restart(lab_dir):
+    result, failed, seen = run_module(xen_domain.main, dict(LAB_NEWS, config_dir=str(lab_dir)), diff=True,
+                                      calls=lab_reads() + [lab_validate(lab_dir, 'news')])
+    assert failed is False
+    assert actions(result) == ['write_config']
+    assert result['restart_required'] is False
+    assert result['diff'][0]['before'] == lab_text('news.cfg')
+    assert result['diff'][0]['after'] == LAB_NEWS_CFG
+    assert (lab_dir / 'news.cfg').read_text() == LAB_NEWS_CFG
+
+
+def test_lab_news_vif_without_mac_gets_the_stable_mac_and_needs_restart(lab_dir):
+    vifs = ['mac=00:16:3e:00:00:01,bridge=xenbr0', 'bridge=xenbr0']
+    result, failed, seen = run_module(xen_domain.main, dict(LAB_NEWS, vifs=vifs, config_dir=str(lab_dir)),
+                                      calls=lab_reads() + [lab_validate(lab_dir, 'news')])
+    assert failed is False
+    assert actions(result) == ['write_config']
+    assert result['restart_required'] is True
+    assert result['restart_reasons'] == ['vif 1: mac 00:16:3e:10:1a:c6, running 00:16:3e:20:7c:3b']
+
+
+def test_lab_news_memory_within_maxmem_is_ballooned(lab_dir):
+    result, failed, seen = run_module(xen_domain.main, dict(LAB_NEWS, memory=160, config_dir=str(lab_dir)), calls=(
+        lab_reads() + [lab_validate(lab_dir, 'news'), Call(['xl', 'mem-set', 'news', '160m'])] + lab_reads()))
+    assert failed is False
+    assert actions(result) == ['write_config', 'mem_set']
+    assert result['actions'][1]['description'] == 'set the memory of news to 160 MiB (now 128 MiB)'
+
+
+def test_lab_news_memory_above_maxmem_needs_restart(lab_dir):
+    result, failed, seen = run_module(xen_domain.main, dict(LAB_NEWS, memory=256, maxmem=256, config_dir=str(lab_dir)),
+                                      calls=lab_reads() + [lab_validate(lab_dir, 'news')])
+    assert failed is False
+    assert result['restart_reasons'] == ['maxmem 256 MiB, running 192 MiB',
+                                         'memory 256 MiB is more than the running maxmem 192 MiB']
+
+
+def test_lab_news_one_vcpu_offline(lab_dir):
+    result, failed, seen = run_module(xen_domain.main, dict(LAB_NEWS, vcpus=1, config_dir=str(lab_dir)), calls=(
+        lab_reads() + [lab_validate(lab_dir, 'news'), Call(['xl', 'vcpu-set', 'news', '1'])] + lab_reads()))
+    assert failed is False
+    assert actions(result) == ['write_config', 'vcpu_set']
+    assert result['restart_required'] is False
+
+
+def test_lab_paused_web_is_unpaused(lab_dir):
+    result, failed, seen = run_module(xen_domain.main, dict(LAB_WEB, config_dir=str(lab_dir)), calls=(
+        lab_reads('xl_list_paused.txt') + [Call(['xl', 'unpause', 'web'])] + lab_reads()))
+    assert failed is False
+    assert actions(result) == ['unpause']
+    assert result['domain']['state'] == 'running'
+
+
+def test_lab_batch_stop_news_remove_web(lab_dir):
+    entries = [dict(LAB_NEWS, state='stopped', vifs=None), dict(name='web', state='absent')]
+    entries[0] = dict((k, v) for k, v in entries[0].items() if v is not None)
+    after = lab_run('xl_list.json')['stdout'].splitlines()
+    result, failed, seen = run_module(xen_domain.main, dict(domains=entries, config_dir=str(lab_dir)), calls=(
+        lab_reads() + [lab_validate(lab_dir, 'news'), shutdown('news'), shutdown('web'),
+                       Call(LIST_LONG, out='[\n]\n'), Call(LIST, out='\n'.join(after[:2]) + '\n')]))
+    assert failed is False
+    assert [actions(d) for d in result['domains']] == [['write_config', 'shutdown'], ['shutdown', 'remove_config']]
+    assert [d['domain'] for d in result['domains']] == [None, None]
+    assert not (lab_dir / 'web.cfg').exists()
+    assert 'vif' not in (lab_dir / 'news.cfg').read_text()
+
+
+def test_lab_xl_rejects_the_new_config(lab_dir):
+    bad = lab_run('xl_create_N_invalid_syntax.json')
+    tmp = str(lab_dir / '.web.cfg.tmp')
+    err = bad['stderr'].replace('/etc/xen/bad-syntax.cfg', tmp)
+    result, failed, seen = run_module(xen_domain.main, dict(LAB_WEB, extra_options={'cpus': '0-1'},
+                                                            config_dir=str(lab_dir)), calls=(
+        lab_reads() + [Call(['xl', '-N', 'create', tmp], rc=bad['rc'], err=err)]))
+    assert failed is True
+    assert result['msg'] == (
+        "xl rejected the new config of domain web (%s left unchanged): Parsing config from %s\n"
+        "%s:4: config parsing error near `2': syntax error, unexpected NUMBER, expecting $end\n"
+        "Failed to parse config: Invalid argument" % (lab_dir / 'web.cfg', tmp, tmp))
+    assert (lab_dir / 'web.cfg').read_text() == lab_text('web.cfg')
+    assert not os.path.exists(tmp)
+
+
+def test_lab_domain_gone_before_shutdown(lab_dir):
+    missing = lab_run('xl_shutdown_missing.json')
+    err = missing['stderr'].replace('nosuch', 'news')
+    result, failed, seen = run_module(xen_domain.main, dict(name='news', state='stopped', config_dir=str(lab_dir)),
+                                      calls=lab_reads() + [Call(['timeout', '120', 'xl', 'shutdown', '-w', 'news'],
+                                                                rc=missing['rc'], err=err)])
+    assert failed is True
+    assert result['msg'] == ("domain news: shutdown failed: command 'timeout 120 xl shutdown -w news' failed with "
+                             "rc=1: news is an invalid domain identifier (rc=-6)")
+
+
+def test_lab_new_domain_with_the_mac_of_web_is_refused(lab_dir):
+    mail = dict(LAB_WEB, name='mail', vifs=['mac=00:16:3e:00:00:02'])
+    result, failed, seen = run_module(xen_domain.main, dict(mail, config_dir=str(lab_dir)), calls=lab_reads())
+    assert failed is True
+    assert result['msg'] == ('MAC address 00:16:3e:00:00:02 of domain mail vif 0 is already used by '
+                             'domain web vif 0 (running)')
+    assert sorted(os.listdir(str(lab_dir))) == ['news.cfg', 'web.cfg']
+
+
+def test_lab_check_mode_only_reads(lab_dir):
+    result, failed, seen = run_module(xen_domain.main, dict(domains=[dict(LAB_WEB, memory=64), dict(name='news', state='absent')],
+                                                            config_dir=str(lab_dir)), check_mode=True, calls=lab_reads())
+    assert failed is False
+    assert seen == [LIST_LONG, LIST]
+    assert [actions(d) for d in result['domains']] == [['write_config', 'mem_set'], ['shutdown', 'remove_config']]
+    assert (lab_dir / 'news.cfg').read_text() == lab_text('news.cfg')
+    assert (lab_dir / 'web.cfg').read_text() == lab_text('web.cfg')
