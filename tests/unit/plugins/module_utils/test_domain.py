@@ -404,8 +404,8 @@ def test_lab_disks_of_the_hand_written_config():
     assert [render_disk(parse_disk_spec(d)) for d in cfg['disk']] == [
         'format=raw, vdev=xvda, access=rw, target=/dev/vg_xen/news-root',
         'format=raw, vdev=xvdb, access=rw, target=/dev/vg_xen/news-swap']
-    assert [parse_vif_spec(v) for v in cfg['vif']] == [{'mac': '00:16:3e:00:00:01', 'bridge': 'xenbr0'},
-                                                        {'bridge': 'xenbr0'}]
+    vifs = [parse_vif_spec(v) for v in cfg['vif']]
+    assert vifs == [{'mac': '00:16:3e:00:00:01', 'bridge': 'xenbr0'}, {'bridge': 'xenbr0'}]
 
 
 def test_lab_actions_left_out_by_libxl_are_destroy(lab_domains):
