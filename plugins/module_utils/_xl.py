@@ -15,11 +15,13 @@ Sources (Xen 4.17):
 * ``xl list -l``: a JSON array of ``{"domid": N, "config": {...}}`` where
   ``config`` is a ``libxl_domain_config`` (``tools/libs/light/libxl_types.idl``).
   libxl writes only fields that differ from their default, so any field may
-  be missing.  Memory is in KiB (``b_info.target_memkb``/``max_memkb``, which
-  libxl refreshes from xenstore), ``b_info.avail_vcpus`` is the list of online
-  vCPU numbers, ``kernel``/``ramdisk``/``cmdline`` are in ``b_info`` (older
-  libxl put them in ``b_info["type.pv"]``).  Domains whose configuration libxl
-  cannot retrieve (often Domain-0) are left out.  It has no run state.
+  be missing (``on_*`` actions that are ``destroy``, a disk's ``backend``, a
+  nic's ``script``...).  Memory is in KiB (``b_info.target_memkb``/
+  ``max_memkb``, which libxl refreshes from xenstore), ``b_info.avail_vcpus``
+  is the list of online vCPU numbers, ``kernel``/``ramdisk``/``cmdline`` are
+  in ``b_info`` (older libxl put them in ``b_info["type.pv"]``).  Domain-0 is
+  listed with its type and memory only (no vCPU data).  A domain whose
+  configuration libxl cannot retrieve is left out.  There is no run state.
 * ``xl list``: ``Name ID Mem VCPUs State Time(s)``; the state is six flags
   ``r b p s R d``: running, blocked, paused, shut down, the shutdown reason
   (``-`` poweroff, ``r`` reboot, ``s`` suspend, ``c`` crash, ``w`` watchdog,
@@ -79,11 +81,13 @@ def parse_list_long(text):
 
 
 def _kib_to_mib(value):
-    return None if value is None else int(value) // 1024
+    """KiB to MiB, to the nearest MiB (dom0's target is often 1 KiB short)."""
+    return None if value is None else (int(value) + 512) // 1024
 
 
-def _hyphen(value):
-    return None if value is None else value.replace('_', '-')
+def _action(value):
+    """An ``on_*`` action as spelled in xl.cfg; libxl leaves out its default, destroy."""
+    return 'destroy' if value is None else value.replace('_', '-')
 
 
 def _disk_facts(disk):
@@ -114,8 +118,10 @@ def config_facts(entry):
     """Facts about one domain from an ``xl list -l`` entry (no run state).
 
     ``memory_mib``/``maxmem_mib`` are ``target_memkb``/``max_memkb`` in MiB
-    (rounded down), ``vcpus`` the number of online vCPUs, ``maxvcpus`` the
-    vCPU limit; ``on_*`` actions are spelled as in xl.cfg (``coredump-destroy``).
+    (to the nearest MiB), ``vcpus`` the number of online vCPUs (``None``
+    when libxl does not say, as for Domain-0), ``maxvcpus`` the vCPU limit;
+    ``on_*`` actions are spelled as in xl.cfg (``coredump-destroy``), and a
+    missing one is libxl's default ``destroy``.
     """
     config = entry['config']
     c_info = config.get('c_info') or {}
@@ -137,11 +143,11 @@ def config_facts(entry):
         'bootloader': b_info.get('bootloader') or pv.get('bootloader'),
         'disks': [_disk_facts(d) for d in config.get('disks') or []],
         'vifs': [_vif_facts(n) for n in config.get('nics') or []],
-        'on_poweroff': _hyphen(config.get('on_poweroff')),
-        'on_reboot': _hyphen(config.get('on_reboot')),
-        'on_watchdog': _hyphen(config.get('on_watchdog')),
-        'on_crash': _hyphen(config.get('on_crash')),
-        'on_soft_reset': _hyphen(config.get('on_soft_reset')),
+        'on_poweroff': _action(config.get('on_poweroff')),
+        'on_reboot': _action(config.get('on_reboot')),
+        'on_watchdog': _action(config.get('on_watchdog')),
+        'on_crash': _action(config.get('on_crash')),
+        'on_soft_reset': _action(config.get('on_soft_reset')),
     }
 
 

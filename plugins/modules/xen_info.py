@@ -34,7 +34,7 @@ requirements:
 seealso:
   - module: xenops.xen.xen_lv
 notes:
-  - Memory values are in MiB. libxl keeps the configured memory in KiB; values are rounded down.
+  - Memory values are in MiB. libxl keeps the configured memory in KiB; values are rounded to the nearest MiB.
 '''
 
 EXAMPLES = r'''
@@ -71,7 +71,7 @@ host:
     xen_version:
       description: Version of the hypervisor.
       type: str
-      sample: 4.17.5
+      sample: 4.17.7
     xen_scheduler:
       description: Scheduler of the hypervisor.
       type: str
@@ -83,7 +83,7 @@ host:
     free_memory_mib:
       description: Memory not given to any domain, in MiB.
       type: int
-      sample: 1011
+      sample: 1030
     nr_cpus:
       description: Number of physical CPUs.
       type: int
@@ -91,15 +91,15 @@ host:
     dom0_kernel:
       description: Release of the dom0 kernel.
       type: str
-      sample: 6.1.0-28-amd64
+      sample: 6.1.0-50-amd64
     info:
       description: "Every C(key : value) line of C(xl info), values as strings."
       type: dict
-      sample: {"host": "lab1", "xen_version": "4.17.5", "total_memory": "2047"}
+      sample: {"host": "lab1", "xen_version": "4.17.7", "total_memory": "2047"}
 dom0:
   description:
-    - Domain-0 with the same keys as an entry of RV(domains). Its configuration keys are V(null) or empty when libxl
-      has no stored configuration for it.
+    - Domain-0 with the same keys as an entry of RV(domains). libxl keeps little configuration for it (its type and
+      memory); V(vcpus) is then the number of online vCPUs from C(xl list) and most other keys are V(null) or empty.
   returned: when Xen lists a Domain-0 (always on a running Xen host)
   type: dict
 domains:
@@ -109,8 +109,8 @@ domains:
   sample:
     news:
       name: news
-      domid: 1
-      uuid: 5b5c8b5e-0c3f-4a57-9d5c-1d6a2f0e0a01
+      domid: 3
+      uuid: b66c3ce5-bbd9-48fe-babb-d0e5924d5860
       type: pv
       state: blocked
       shutdown_reason: null
@@ -119,16 +119,16 @@ domains:
       current_memory_mib: 128
       vcpus: 2
       maxvcpus: 2
-      cpu_time: 3.2
+      cpu_time: 22.8
       kernel: /var/lib/xenops-lab/vmlinuz
       ramdisk: /var/lib/xenops-lab/busybox-initramfs.cpio.gz
       cmdline: console=hvc0 quiet
       bootloader: null
       disks:
-        - {target: /dev/vg_xen/news-root, vdev: xvda, format: raw, access: rw, backend: phy, cdrom: false}
+        - {target: /dev/vg_xen/news-root, vdev: xvda, format: raw, access: rw, backend: null, cdrom: false}
       vifs:
         - {devid: 0, mac: "00:16:3e:00:00:01", bridge: xenbr0, ip: null, vifname: null, model: null, backend: null,
-           script: vif-bridge}
+           script: null}
       on_poweroff: destroy
       on_reboot: restart
       on_watchdog: destroy

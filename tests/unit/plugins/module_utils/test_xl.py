@@ -11,59 +11,108 @@ import os
 import pytest
 
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError, CommandRunner
+from ansible_collections.xenops.xen.plugins.module_utils._xlcfg import parse as parse_xlcfg
 from ansible_collections.xenops.xen.plugins.module_utils._xl import (
     ShutdownTimeout, Toolstack, XlError, check_xl_conf, config_facts, domains, host_facts, merge,
     parse_info, parse_list, parse_list_long, state_from_flags)
 
-FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures')
+LAB = os.path.join(os.path.dirname(__file__), 'fixtures', 'lab')
 
-with open(os.path.join(FIXTURES, 'handmade_xl.json')) as _f:
-    _HANDMADE = json.load(_f)
-LIST_LONG = json.dumps(_HANDMADE['xl_list_l'], indent=4) + '\n'
-LIST = _HANDMADE['xl_list']
-INFO = _HANDMADE['xl_info']
+
+def lab(name):
+    with open(os.path.join(LAB, name)) as f:
+        return f.read()
+
+
+def record(name):
+    """A captured command: ``{argv, rc, stdout, stderr}``."""
+    return json.loads(lab(name + '.json'))
+
+
+LIST_LONG = lab('xl_list_l.json')
+LIST = lab('xl_list.txt')
+LIST_PAUSED = lab('xl_list_paused.txt')
+INFO = lab('xl_info.txt')
+
+NEWS = {
+    'name': 'news',
+    'domid': 3,
+    'uuid': 'b66c3ce5-bbd9-48fe-babb-d0e5924d5860',
+    'type': 'pv',
+    'memory_mib': 128,
+    'maxmem_mib': 192,
+    'vcpus': 2,
+    'maxvcpus': 2,
+    'kernel': '/var/lib/xenops-lab/vmlinuz',
+    'ramdisk': '/var/lib/xenops-lab/busybox-initramfs.cpio.gz',
+    'cmdline': 'console=hvc0 quiet',
+    'bootloader': None,
+    'disks': [
+        {'target': '/dev/vg_xen/news-root', 'vdev': 'xvda', 'format': 'raw', 'access': 'rw',
+         'backend': None, 'cdrom': False},
+        {'target': '/dev/vg_xen/news-swap', 'vdev': 'xvdb', 'format': 'raw', 'access': 'rw',
+         'backend': None, 'cdrom': False},
+    ],
+    'vifs': [
+        {'devid': 0, 'mac': '00:16:3e:00:00:01', 'bridge': 'xenbr0', 'ip': None, 'vifname': None,
+         'model': None, 'backend': None, 'script': None},
+        {'devid': 1, 'mac': '00:16:3e:20:7c:3b', 'bridge': 'xenbr0', 'ip': None, 'vifname': None,
+         'model': None, 'backend': None, 'script': None},
+    ],
+    # libxl leaves out actions that are its default (destroy)
+    'on_poweroff': 'destroy',
+    'on_reboot': 'restart',
+    'on_watchdog': 'destroy',
+    'on_crash': 'destroy',
+    'on_soft_reset': 'soft-reset',
+}
 
 
 # ------------------------------------------------------------ xl list -l
 
 def test_parse_list_long_entries():
     entries = parse_list_long(LIST_LONG)
-    assert [(e['domid'], e['config']['c_info']['name']) for e in entries] == [(1, 'news'), (2, 'web')]
+    assert [(e['domid'], e['config']['c_info']['name']) for e in entries] == [(0, 'Domain-0'), (3, 'news'), (4, 'web')]
 
 
 def test_config_facts_pv_domain():
-    news = config_facts(parse_list_long(LIST_LONG)[0])
-    assert news == {
-        'name': 'news',
-        'domid': 1,
-        'uuid': '5b5c8b5e-0c3f-4a57-9d5c-1d6a2f0e0a01',
-        'type': 'pv',
-        'memory_mib': 128,
-        'maxmem_mib': 192,
-        'vcpus': 2,
-        'maxvcpus': 2,
-        'kernel': '/var/lib/xenops-lab/vmlinuz',
-        'ramdisk': '/var/lib/xenops-lab/busybox-initramfs.cpio.gz',
-        'cmdline': 'console=hvc0 quiet',
-        'bootloader': None,
-        'disks': [
-            {'target': '/dev/vg_xen/news-root', 'vdev': 'xvda', 'format': 'raw', 'access': 'rw',
-             'backend': 'phy', 'cdrom': False},
-            {'target': '/dev/vg_xen/news-swap', 'vdev': 'xvdb', 'format': 'raw', 'access': 'rw',
-             'backend': 'phy', 'cdrom': False},
-        ],
-        'vifs': [
-            {'devid': 0, 'mac': '00:16:3e:00:00:01', 'bridge': 'xenbr0', 'ip': None, 'vifname': None,
-             'model': None, 'backend': None, 'script': 'vif-bridge'},
-            {'devid': 1, 'mac': '00:16:3e:5a:3b:7c', 'bridge': 'xenbr0', 'ip': None, 'vifname': None,
-             'model': None, 'backend': None, 'script': 'vif-bridge'},
-        ],
-        'on_poweroff': 'destroy',
-        'on_reboot': 'restart',
-        'on_watchdog': 'destroy',
-        'on_crash': 'destroy',
-        'on_soft_reset': 'soft-reset',
-    }
+    assert config_facts(parse_list_long(LIST_LONG)[1]) == NEWS
+
+
+def test_config_facts_of_one_domain_listing():
+    assert [config_facts(e) for e in parse_list_long(lab('xl_list_l_news.json'))] == [NEWS]
+
+
+def test_config_facts_pvh_domain():
+    (web,) = [config_facts(e) for e in parse_list_long(lab('xl_list_l_web.json'))]
+    assert (web['name'], web['domid'], web['type'], web['memory_mib'], web['maxmem_mib'], web['vcpus'], web['maxvcpus']) == (
+        'web', 4, 'pvh', 96, 96, 1, 1)
+    assert web['kernel'] == '/var/lib/xenops-lab/vmlinux'
+    assert web['disks'] == [{'target': '/dev/vg_xen/web-root', 'vdev': 'xvda', 'format': 'raw', 'access': 'rw',
+                             'backend': None, 'cdrom': False}]
+    assert [v['mac'] for v in web['vifs']] == ['00:16:3e:00:00:02']
+
+
+def test_config_facts_dom0():
+    dom0 = config_facts(parse_list_long(LIST_LONG)[0])
+    # libxl has little for Domain-0: no vCPU data, a target 1 KiB short of 768 MiB
+    assert (dom0['name'], dom0['domid'], dom0['type'], dom0['memory_mib'], dom0['maxmem_mib']) == (
+        'Domain-0', 0, 'pv', 768, 768)
+    assert (dom0['vcpus'], dom0['maxvcpus'], dom0['kernel'], dom0['disks'], dom0['vifs']) == (None, None, None, [], [])
+
+
+@pytest.mark.parametrize('cfg_file, listing', [('news.cfg', 'xl_list_l_news.json'), ('web.cfg', 'xl_list_l_web.json')])
+def test_running_facts_match_the_config_file(cfg_file, listing):
+    cfg = parse_xlcfg(lab(cfg_file))
+    (facts,) = [config_facts(e) for e in parse_list_long(lab(listing))]
+    assert facts['name'] == cfg['name']
+    assert facts['type'] == cfg['type']
+    assert (facts['kernel'], facts['ramdisk'], facts['cmdline']) == (cfg['kernel'], cfg['ramdisk'], cfg['extra'])
+    assert facts['memory_mib'] == cfg['memory']
+    assert facts['maxmem_mib'] == cfg.get('maxmem', cfg['memory'])
+    assert facts['vcpus'] == cfg['vcpus']
+    assert ['phy:%s,%s,w' % (d['target'], d['vdev']) for d in facts['disks']] == cfg['disk']
+    assert [v['bridge'] for v in facts['vifs']] == ['xenbr0'] * len(cfg['vif'])
 
 
 def test_config_facts_defaults_left_out_by_libxl():
@@ -85,7 +134,7 @@ def test_config_facts_defaults_left_out_by_libxl():
     assert facts['vifs'] == [{'devid': None, 'mac': None, 'bridge': None, 'ip': '10.0.0.5', 'vifname': 'vif-mini',
                               'model': 'e1000', 'backend': 'netdom', 'script': None}]
     assert facts['on_crash'] == 'coredump-restart'
-    assert facts['on_poweroff'] is None
+    assert facts['on_poweroff'] == 'destroy'
 
 
 def test_parse_list_long_no_domains():
@@ -117,9 +166,18 @@ def test_parse_list_long_not_json():
 def test_parse_list():
     rows = parse_list(LIST)
     assert list(rows) == ['Domain-0', 'news', 'web']
-    assert rows['news'] == {'name': 'news', 'domid': 1, 'memory_mib': 128, 'vcpus': 2, 'state': 'blocked',
-                            'flags': '-b----', 'shutdown_reason': None, 'cpu_time': 3.2}
-    assert (rows['Domain-0']['domid'], rows['Domain-0']['state'], rows['Domain-0']['memory_mib']) == (0, 'running', 768)
+    assert rows['news'] == {'name': 'news', 'domid': 3, 'memory_mib': 128, 'vcpus': 2, 'state': 'blocked',
+                            'flags': '-b----', 'shutdown_reason': None, 'cpu_time': 22.8}
+    assert rows['web'] == {'name': 'web', 'domid': 4, 'memory_mib': 96, 'vcpus': 1, 'state': 'running',
+                           'flags': 'r-----', 'shutdown_reason': None, 'cpu_time': 6.6}
+    assert (rows['Domain-0']['domid'], rows['Domain-0']['state'], rows['Domain-0']['memory_mib'],
+            rows['Domain-0']['vcpus']) == (0, 'running', 768, 2)
+
+
+def test_parse_list_paused():
+    rows = parse_list(LIST_PAUSED)
+    assert [(r['name'], r['state'], r['flags']) for r in rows.values()] == [
+        ('Domain-0', 'running', 'r-----'), ('news', 'blocked', '-b----'), ('web', 'paused', '--p---')]
 
 
 @pytest.mark.parametrize('flags, state', [
@@ -182,18 +240,23 @@ def test_parse_list_errors(text, message):
 
 def test_parse_info():
     info = parse_info(INFO)
+    assert len(info) == 34
     assert info['host'] == 'lab1'
-    assert info['xen_version'] == '4.17.5'
-    assert info['version'] == '#1 SMP PREEMPT_DYNAMIC Debian 6.1.119-1 (2024-11-22)'
-    assert info['cc_compile_date'] == 'Fri Nov 29 12:00:00 UTC 2024'
-    assert info['virt_caps'] == 'pv pvh'
+    assert info['xen_version'] == '4.17.7'
+    assert info['version'] == '#1 SMP PREEMPT_DYNAMIC Debian 6.1.176-1 (2026-07-02)'
+    assert info['hw_caps'] == '1fcbf3fd:f6d8320b:e4500800:00000077:00000005:018843a9:0000020c:00000000'
+    assert info['xen_caps'] == 'xen-3.0-x86_64 hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64'
+    assert info['xen_changeset'] == ''
+    assert info['cc_compile_date'] == 'Wed Nov  4 16:52:28 UTC 2026'
+    assert info['xen_commandline'] == ('placeholder dom0_mem=768M,max:768M dom0_max_vcpus=1-2 console=com1 '
+                                       'com1=115200,8n1')
 
 
 def test_host_facts():
     facts = host_facts(parse_info(INFO))
     assert {k: v for k, v in facts.items() if k != 'info'} == {
-        'hostname': 'lab1', 'xen_version': '4.17.5', 'xen_scheduler': 'credit2', 'total_memory_mib': 2047,
-        'free_memory_mib': 1011, 'nr_cpus': 2, 'dom0_kernel': '6.1.0-28-amd64'}
+        'hostname': 'lab1', 'xen_version': '4.17.7', 'xen_scheduler': 'credit2', 'total_memory_mib': 2047,
+        'free_memory_mib': 1030, 'nr_cpus': 2, 'dom0_kernel': '6.1.0-50-amd64'}
     assert facts['info'] == parse_info(INFO)
 
 
@@ -218,18 +281,30 @@ def test_parse_info_error():
 def test_domains_merge_state_and_config():
     doms = domains(parse_list_long(LIST_LONG), parse_list(LIST))
     assert sorted(doms) == ['news', 'web']
-    news = doms['news']
-    assert (news['state'], news['domid'], news['memory_mib'], news['current_memory_mib'], news['cpu_time']) == (
-        'blocked', 1, 128, 128, 3.2)
-    assert (doms['web']['type'], doms['web']['vcpus'], doms['web']['maxmem_mib']) == ('pvh', 1, 96)
-    assert news['disks'][0]['target'] == '/dev/vg_xen/news-root'
+    assert doms['news'] == dict(NEWS, state='blocked', shutdown_reason=None, current_memory_mib=128, cpu_time=22.8)
+    assert (doms['web']['state'], doms['web']['type'], doms['web']['vcpus'], doms['web']['maxmem_mib']) == (
+        'running', 'pvh', 1, 96)
 
 
-def test_merge_keeps_dom0_without_config():
+def test_domains_paused():
+    doms = domains(parse_list_long(LIST_LONG), parse_list(LIST_PAUSED))
+    assert (doms['web']['state'], doms['news']['state']) == ('paused', 'blocked')
+
+
+def test_merge_keeps_dom0():
     everything = merge(parse_list_long(LIST_LONG), parse_list(LIST))
+    assert list(everything) == ['Domain-0', 'news', 'web']
     dom0 = everything['Domain-0']
+    # vCPUs come from xl list, as libxl keeps none for Domain-0
+    assert (dom0['domid'], dom0['state'], dom0['type'], dom0['memory_mib'], dom0['current_memory_mib'],
+            dom0['vcpus'], dom0['maxvcpus']) == (0, 'running', 'pv', 768, 768, 2, None)
+
+
+def test_merge_without_dom0_config():
+    long = [e for e in parse_list_long(LIST_LONG) if e['domid'] != 0]
+    dom0 = merge(long, parse_list(LIST))['Domain-0']
     assert (dom0['domid'], dom0['state'], dom0['current_memory_mib'], dom0['vcpus']) == (0, 'running', 768, 2)
-    assert (dom0['type'], dom0['memory_mib'], dom0['disks']) == (None, None, [])
+    assert (dom0['type'], dom0['memory_mib'], dom0['disks'], dom0['on_crash']) == (None, None, [], None)
 
 
 def test_merge_plain_list_decides_existence():
@@ -246,20 +321,8 @@ def test_merge_plain_list_decides_existence():
 
 # ------------------------------------------------------------ xl.conf
 
-DEBIAN_XL_CONF = '''## Global XL config file ##
-
-# Control whether dom0 is ballooned down when xen doesn't have enough
-# free memory to create a domain.  "auto" means only balloon if dom0
-# starts with all the host's memory.
-#autoballoon="auto"
-
-# default output format used by "xl list -l"
-#output_format="json"
-'''
-
-
 def test_check_xl_conf_accepts_default():
-    assert check_xl_conf(DEBIAN_XL_CONF) == {}
+    assert check_xl_conf(lab('xl_conf.txt')) == {}
     assert check_xl_conf('output_format = "json"\nautoballoon = "off"\n') == {
         'output_format': 'json', 'autoballoon': 'off'}
 
@@ -301,20 +364,30 @@ def toolstack(*results):
     return Toolstack(CommandRunner(module)), module
 
 
+def replay(name):
+    """A captured command as a run_command result, and its argv."""
+    rec = record(name)
+    return (rec['rc'], rec['stdout'], rec['stderr']), rec['argv']
+
+
 def test_state_reads_each_list_once():
-    xl, module = toolstack((0, LIST_LONG, ''), (0, LIST, ''))
+    plain, plain_argv = replay('xl_list')
+    xl, module = toolstack((0, LIST_LONG, ''), plain)
     state = xl.state()
-    assert module.commands == [['xl', 'list', '-l'], ['xl', 'list']]
+    assert module.commands == [['xl', 'list', '-l'], plain_argv]
     assert sorted(state['domains']) == ['news', 'web']
-    assert (state['dom0']['name'], state['dom0']['state']) == ('Domain-0', 'running')
-    assert state['domains']['web']['state'] == 'blocked'
+    assert (state['dom0']['name'], state['dom0']['state'], state['dom0']['memory_mib']) == ('Domain-0', 'running', 768)
+    assert state['domains']['news'] == dict(NEWS, state='blocked', shutdown_reason=None, current_memory_mib=128,
+                                            cpu_time=22.8)
+    assert state['domains']['web']['state'] == 'running'
 
 
 def test_info():
-    xl, module = toolstack((0, INFO, ''))
+    result, argv = replay('xl_info')
+    xl, module = toolstack(result)
     facts = xl.info()
-    assert module.commands == [['xl', 'info']]
-    assert (facts['xen_version'], facts['nr_cpus']) == ('4.17.5', 2)
+    assert module.commands == [argv]
+    assert (facts['xen_version'], facts['nr_cpus'], facts['free_memory_mib']) == ('4.17.7', 2, 1030)
 
 
 def test_unusable_output_is_a_command_error():
@@ -356,10 +429,44 @@ def test_commands(call, argv):
 
 
 def test_change_command_failure():
-    xl, module = toolstack((1, '', "libxl: error: Domain 'nosuch' does not exist.\n"))
+    result, argv = replay('xl_destroy_missing')
+    xl, module = toolstack(result)
     with pytest.raises(CommandError) as exc:
         xl.destroy('nosuch')
-    assert (exc.value.cmd, exc.value.rc) == (['xl', 'destroy', 'nosuch'], 1)
+    assert module.commands == [argv]
+    assert exc.value.as_result() == {
+        'msg': "command 'xl destroy nosuch' failed with rc=1: nosuch is an invalid domain identifier (rc=-6)",
+        'cmd': ['xl', 'destroy', 'nosuch'], 'rc': 1, 'stdout': '',
+        'stderr': 'nosuch is an invalid domain identifier (rc=-6)\n'}
+
+
+def test_validate():
+    result, argv = replay('xl_create_N_valid')
+    xl, module = toolstack(result)
+    xl.validate('/etc/xen/news.cfg')
+    assert module.commands == [argv]
+
+
+def test_validate_syntax_error():
+    result, argv = replay('xl_create_N_invalid_syntax')
+    xl, module = toolstack(result)
+    with pytest.raises(CommandError) as exc:
+        xl.validate('/etc/xen/bad-syntax.cfg')
+    assert module.commands == [argv]
+    assert exc.value.rc == 1
+    assert exc.value.msg == (
+        "command 'xl -N create /etc/xen/bad-syntax.cfg' failed with rc=1: Parsing config from /etc/xen/bad-syntax.cfg\n"
+        "/etc/xen/bad-syntax.cfg:4: config parsing error near `2': syntax error, unexpected NUMBER, expecting $end\n"
+        "Failed to parse config: Invalid argument")
+
+
+def test_validate_bad_disk():
+    result, argv = replay('xl_create_N_invalid_disk')
+    xl, module = toolstack(result)
+    with pytest.raises(CommandError) as exc:
+        xl.validate('/etc/xen/bad-disk.cfg')
+    assert module.commands == [argv]
+    assert "config parsing error in disk specification: unknown parameter: near `frobnicate=y'" in exc.value.msg
 
 
 def test_shutdown_timeout():
@@ -371,9 +478,22 @@ def test_shutdown_timeout():
     assert exc.value.rc == 124
 
 
+def test_shutdown_failure():
+    result, argv = replay('xl_shutdown_missing')
+    xl, module = toolstack(result)
+    with pytest.raises(CommandError) as exc:
+        xl.shutdown('nosuch')
+    assert module.commands == [argv]
+    assert exc.value.msg == "command 'xl shutdown nosuch' failed with rc=1: nosuch is an invalid domain identifier (rc=-6)"
+
+
 def test_shutdown_failure_with_wait():
-    xl, module = toolstack((1, '', 'Domain nosuch does not exist.\n'))
+    # xl's own exit code passes through timeout(1)
+    result, argv = replay('xl_shutdown_missing')
+    xl, module = toolstack(result)
     with pytest.raises(CommandError) as exc:
         xl.shutdown('nosuch', wait_timeout=30)
     assert not isinstance(exc.value, ShutdownTimeout)
-    assert exc.value.msg == "command 'timeout 30 xl shutdown -w nosuch' failed with rc=1: Domain nosuch does not exist."
+    assert module.commands == [['timeout', '30'] + argv[:2] + ['-w'] + argv[2:]]
+    assert exc.value.msg == ("command 'timeout 30 xl shutdown -w nosuch' failed with rc=1: "
+                             "nosuch is an invalid domain identifier (rc=-6)")

@@ -13,13 +13,17 @@ import pytest
 from ansible_collections.xenops.xen.plugins.modules.xen_info import main
 from ansible_collections.xenops.xen.tests.unit.plugins.modules.utils import Call, run_module
 
-FIXTURES = os.path.join(os.path.dirname(__file__), '..', 'module_utils', 'fixtures')
+LAB = os.path.join(os.path.dirname(__file__), '..', 'module_utils', 'fixtures', 'lab')
 
-with open(os.path.join(FIXTURES, 'handmade_xl.json')) as _f:
-    _HANDMADE = json.load(_f)
-LIST_LONG = json.dumps(_HANDMADE['xl_list_l'], indent=4) + '\n'
-LIST = _HANDMADE['xl_list']
-INFO = _HANDMADE['xl_info']
+
+def lab(name):
+    with open(os.path.join(LAB, name)) as f:
+        return f.read()
+
+
+LIST_LONG = lab('xl_list_l.json')
+LIST = json.loads(lab('xl_list.json'))['stdout']
+INFO = json.loads(lab('xl_info.json'))['stdout']
 
 
 def reads(list_long=LIST_LONG, plain=LIST, info=INFO):
@@ -35,13 +39,24 @@ def test_all_domains(check_mode):
     assert seen == [['xl', 'list', '-l'], ['xl', 'list'], ['xl', 'info']]
     assert result['changed'] is False
     assert sorted(result['domains']) == ['news', 'web']
-    assert (result['domains']['news']['state'], result['domains']['news']['memory_mib']) == ('blocked', 128)
-    assert result['domains']['web']['type'] == 'pvh'
-    assert (result['dom0']['name'], result['dom0']['domid']) == ('Domain-0', 0)
+    news = result['domains']['news']
+    assert (news['state'], news['domid'], news['type'], news['memory_mib'], news['maxmem_mib'], news['vcpus']) == (
+        'blocked', 3, 'pv', 128, 192, 2)
+    assert [d['target'] for d in news['disks']] == ['/dev/vg_xen/news-root', '/dev/vg_xen/news-swap']
+    assert [v['mac'] for v in news['vifs']] == ['00:16:3e:00:00:01', '00:16:3e:20:7c:3b']
+    assert (result['domains']['web']['type'], result['domains']['web']['state']) == ('pvh', 'running')
+    assert (result['dom0']['name'], result['dom0']['domid'], result['dom0']['memory_mib']) == ('Domain-0', 0, 768)
     host = result['host']
     assert (host['xen_version'], host['total_memory_mib'], host['free_memory_mib'], host['nr_cpus']) == (
-        '4.17.5', 2047, 1011, 2)
+        '4.17.7', 2047, 1030, 2)
     assert host['info']['xen_scheduler'] == 'credit2'
+
+
+def test_paused_domain():
+    calls = reads(plain=json.loads(lab('xl_list_paused.json'))['stdout'])
+    result, failed, seen = run_module(main, {'name': 'web'}, calls=calls)
+    assert not failed
+    assert result['domains']['web']['state'] == 'paused'
 
 
 def test_one_domain():
