@@ -201,6 +201,7 @@ def main():
 
     versions = run(["dpkg-query", "-W", "-f", "${Package} ${Version}\\n",
                     "xen-system-amd64", "xen-hypervisor-*", "xen-utils-4*", "xen-utils-common"]).stdout
+    versions = "".join(l + "\n" for l in versions.splitlines() if len(l.split()) == 2)
     info = run(["xl", "info"]).stdout
     versions += "".join(l + "\n" for l in info.splitlines() if l.startswith(("xen_version", "xen_major",
                                                                              "xen_minor", "xen_extra")))

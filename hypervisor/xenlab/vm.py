@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -189,8 +190,9 @@ class Host:
             port += 1
         return port
 
-    def qemu_argv(self, memory, port, switch):
+    def qemu_argv(self, memory, port, switch, loadvm=None):
         idx = self.index
+        extra = ["-loadvm", loadvm] if loadvm else []
         return [common.which("qemu-system-x86_64"), "-name", self.name] + \
             image.base_qemu_args(memory) + [
             "-daemonize", "-pidfile", self.pidfile,
@@ -207,15 +209,19 @@ class Host:
             "-device", "virtio-net-pci,netdev=n0,mac=52:54:00:12:00:%02x" % idx,
             "-netdev", "vde,id=n1,sock=%s" % switch.sock,
             "-device", "virtio-net-pci,netdev=n1,mac=%s" % image.shared_mac(idx),
-        ]
+        ] + extra
 
-    def start(self, base, memory, port, switch):
-        self.prepare_disks(base)
+    def start(self, base, memory, port, switch, loadvm=None):
+        if loadvm:
+            if not os.path.exists(self.overlay):
+                raise LabError("%s: no disk to restore %s from" % (self.name, loadvm))
+        else:
+            self.prepare_disks(base)
         if os.path.exists(self.monitor_path):
             os.unlink(self.monitor_path)
         with open(self.console_log, "a") as fh:
             fh.write("\n==== lab: %s starting at %s ====\n" % (self.name, time.strftime("%F %T")))
-        argv = self.qemu_argv(memory, port, switch)
+        argv = self.qemu_argv(memory, port, switch, loadvm)
         proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         if proc.returncode != 0 or not self.running():
             raise LabError("%s: qemu failed to start (rc=%d): %s"
@@ -249,11 +255,11 @@ class Host:
             raise LabError("%s: monitor command %r failed: %s" % (self.name, command, exc))
         finally:
             s.close()
-        # drop the echoed command line and terminal control sequences
-        out = out.replace("\r", "")
-        out = "".join(ch for ch in out if ch == "\n" or ch >= " ")
-        lines = [l for l in out.split("\n") if l.strip() and "(qemu)" not in l
-                 and not l.strip().endswith(command)]
+        # drop terminal control sequences and the echoed command line
+        out = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", out).replace("\r", "")
+        lines = [l for l in out.split("\n") if l.strip() and "(qemu)" not in l]
+        if lines and lines[0].strip().endswith(command):
+            lines = lines[1:]
         return "\n".join(lines)
 
     # -- ssh -----------------------------------------------------------------

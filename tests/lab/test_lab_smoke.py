@@ -2,11 +2,12 @@
 
 Drives hypervisor/lab through subprocess. It needs root (first image build), QEMU and a few
 GiB of disk; it takes ~5-10 min from scratch, ~1-2 min when the `xen-ready` snapshot
-can be restored. If the lab cannot run, the test FAILS with the reason; set
-XENOPS_LAB=skip to skip it explicitly. XENOPS_LAB=fresh ignores the snapshot and installs
-Xen again.
+can be restored (`hypervisor/lab restore xen-ready`, taken by the first run). If the lab
+cannot run, the test FAILS with the reason; set XENOPS_LAB=skip to skip it explicitly.
+XENOPS_LAB=fresh wipes the lab's disks first (`lab down --wipe`) and installs Xen again.
 """
 
+import json
 import os
 import subprocess
 import time
@@ -61,33 +62,52 @@ def is_dom0():
     return ssh("grep -q control_d /proc/xen/capabilities 2>/dev/null && xl info >/dev/null")[0] == 0
 
 
+def snapshots():
+    rc, out = lab("status", "--json")
+    if rc != 0:
+        return []
+    try:
+        hosts = json.loads(out)
+    except ValueError:
+        return []
+    return [snap for h in hosts if h["name"] == HOST and h["running"] for snap in h["snapshots"]]
+
+
 @pytest.fixture(scope="module")
 def xen_host():
-    """lab1 running Xen: reuse it, restore the snapshot, or install Xen from scratch."""
+    """lab1 running Xen: restore the snapshot, reuse a running dom0, or install from scratch."""
     timings = {}
     t0 = time.time()
+    if MODE == "fresh":
+        must(lab("down", "--wipe"), "hypervisor/lab down --wipe")
     must(lab("up"), "hypervisor/lab up")
     timings["up"] = time.time() - t0
-    how = "reused"
-    if MODE == "fresh" or not is_dom0():
-        how = "restored"
+    how = None
+    if SNAPSHOT in snapshots():
         t1 = time.time()
-        rc, out = (1, "fresh run requested") if MODE == "fresh" else lab("restore", SNAPSHOT, timeout=600)
-        if rc != 0 or not is_dom0():
-            how = "installed"
-            t1 = time.time()
-            push("install-xen.sh", "/usr/local/sbin/xenops-install-xen")
-            must(ssh("EXTRA_PACKAGES=busybox-static /usr/local/sbin/xenops-install-xen"), "install-xen.sh")
-            timings["xen_install"] = time.time() - t1
-            t2 = time.time()
-            must(lab("reboot", HOST, timeout=1200), "reboot into Xen")
-            timings["reboot_into_xen"] = time.time() - t2
-            if not is_dom0():
-                pytest.fail("%s did not boot as Xen dom0; console tail:\n%s"
-                            % (HOST, lab("console", HOST, "-n", "60")[1]))
-            must(lab("snapshot", SNAPSHOT, timeout=900), "snapshot " + SNAPSHOT)
-        else:
+        rc, out = lab("restore", SNAPSHOT, timeout=900)
+        if rc == 0 and is_dom0():
+            how = "restored"
             timings["restore"] = time.time() - t1
+        else:
+            print("\nrestore of %s failed, installing Xen instead:\n%s" % (SNAPSHOT, out[-2000:]))
+    if how is None and is_dom0():
+        how = "reused"
+    if how is None:
+        how = "installed"
+        t1 = time.time()
+        push("install-xen.sh", "/usr/local/sbin/xenops-install-xen")
+        must(ssh("EXTRA_PACKAGES=busybox-static /usr/local/sbin/xenops-install-xen"), "install-xen.sh")
+        timings["xen_install"] = time.time() - t1
+        t2 = time.time()
+        must(lab("reboot", HOST, timeout=1200), "reboot into Xen")
+        timings["reboot_into_xen"] = time.time() - t2
+        if not is_dom0():
+            pytest.fail("%s did not boot as Xen dom0; console tail:\n%s"
+                        % (HOST, lab("console", HOST, "-n", "60")[1]))
+        t3 = time.time()
+        must(lab("snapshot", SNAPSHOT, timeout=900), "snapshot " + SNAPSHOT)
+        timings["snapshot"] = time.time() - t3
     timings["total_setup"] = time.time() - t0
     print("\nlab setup (%s): %s" % (how, ", ".join("%s %.0f s" % kv for kv in timings.items())))
     return timings
