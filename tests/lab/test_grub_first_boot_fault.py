@@ -38,7 +38,7 @@ def _env():
 
 
 def lab(*args, timeout=1800):
-    proc = subprocess.run([LAB] + list(args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    proc = subprocess.run([LAB] + list(args), check=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           stdin=subprocess.DEVNULL, timeout=timeout, env=_env())
     return proc.returncode, proc.stdout.decode("utf-8", "replace")
 
@@ -78,7 +78,7 @@ def test_impossible_xen_cmdline_falls_back_to_the_old_kernel(lab_host):
         [playbook, "-i", os.path.join(REPO, "playbooks", "inventory", "lab.yml"),
          "-i", lab_host["inventory"], os.path.join(REPO, "playbooks", "site.yml"),
          "-e", json.dumps(extra)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        check=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         timeout=3600, env=_env(), cwd=REPO)
     play_seconds = time.time() - t0
     out = proc.stdout.decode("utf-8", "replace")
