@@ -1,7 +1,8 @@
 """Smoke test of the Xen lab: a Debian 12 QEMU VM becomes a Xen dom0 and runs a PV domU.
 
 Drives hypervisor/lab through subprocess. It needs root (first image build), QEMU and a few
-GiB of disk; it takes ~5-10 min from scratch, ~1-2 min when the `xen-ready` snapshot
+GiB of disk; from scratch it took 18 min on a loaded 2-core machine (most of it the Xen
+install and reboot), ~2 min when the `xen-ready` snapshot
 can be restored (`hypervisor/lab restore xen-ready`, taken by the first run). If the lab
 cannot run, the test FAILS with the reason; set XENOPS_LAB=skip to skip it explicitly.
 XENOPS_LAB=fresh wipes the lab's disks first (`lab down --wipe`) and installs Xen again.
