@@ -19,7 +19,10 @@ KERNEL = LIB + "/vmlinuz"
 ELF_KERNEL = LIB + "/vmlinux"  # PVH needs the ELF image, not the bzImage
 RAMDISK = LIB + "/busybox-initramfs.cpio.gz"
 VG = "vg_xen"
-DISK = "/dev/sdb"
+# The lab's second disk (QEMU drive d1). Usually /dev/sdb, but the kernel may name the
+# two SCSI disks in either order, so go by id.
+DISK_ID = "/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_d1"
+DISK = os.path.realpath(DISK_ID) if os.path.exists(DISK_ID) else "/dev/sdb"
 
 NEWS_CFG = """# PV domU used for the xenops test fixtures
 name = "news"
@@ -210,6 +213,7 @@ def main():
     with open("/etc/xen/xl.conf") as fh:
         write("xl_conf.txt", fh.read())
     write("uname.txt", run(["uname", "-a"]).stdout)
+    write("data_disk.txt", DISK + "\n")
 
     if "--keep" not in sys.argv:
         destroy("news")

@@ -88,7 +88,7 @@ def guest_files(pubkey, mirror, security):
     hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
     hosts += "".join("%s\tlab%d\n" % (shared_ip(n), n) for n in range(1, MAX_HOSTS + 1))
     files["/etc/hosts"] = (0o644, hosts)
-    files["/etc/fstab"] = (0o644, "/dev/sda1 / ext4 errors=remount-ro 0 1\n")
+    files["/etc/fstab"] = (0o644, "LABEL=xenlab-root / ext4 errors=remount-ro 0 1\n")
     files["/etc/resolv.conf"] = (0o644, "nameserver 10.0.2.3\n")
     files["/etc/apt/sources.list.d/debian.sources"] = (0o644, _sources(mirror, security))
     files["/etc/apt/apt.conf.d/80xenops-lab"] = (

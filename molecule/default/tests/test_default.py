@@ -20,10 +20,18 @@ def test_python3_present(host):
     assert out.strip() == "3"
 
 
+DATA_DISK = "/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_d1"
+
+
 def test_second_disk_present(host):
-    disk = host.block_device("/dev/sdb")
+    # usually /dev/sdb; the kernel may name the two SCSI disks in either order
+    disk = host.block_device(DATA_DISK)
     assert disk.size >= 8 * 1024**3
     assert not disk.is_partition
+    real = host.check_output("readlink -f %s", DATA_DISK)
+    assert real.startswith("/dev/sd")
+    root = host.check_output("findmnt -n -o SOURCE /")
+    assert not root.startswith(real)
 
 
 def test_lvm_tools_present(host):
