@@ -14,6 +14,7 @@ Timings go to .tmp/lab-grub-fault/timings.json.
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -77,7 +78,7 @@ def test_impossible_xen_cmdline_falls_back_to_the_old_kernel(lab_host):
     proc = subprocess.run(
         [playbook, "-i", os.path.join(REPO, "playbooks", "inventory", "lab.yml"),
          "-i", lab_host["inventory"], os.path.join(REPO, "playbooks", "site.yml"),
-         "-e", json.dumps(extra)],
+         "-e", json.dumps(extra), "-v"],
         check=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         timeout=3600, env=_env(), cwd=REPO)
     play_seconds = time.time() - t0
@@ -108,6 +109,10 @@ def test_impossible_xen_cmdline_falls_back_to_the_old_kernel(lab_host):
 
     timings = {"lab_up_seconds": round(lab_host["up_seconds"]),
                "failing_play_seconds": round(play_seconds)}
+    # the reboot module reports how long the boot into Xen, the panic and the way back took
+    reboot = re.search(r"TASK \[xenops\.xen\.grub : Reboot into the Xen entry once\].*?\"elapsed\": (\d+)", out, re.S)
+    if reboot:
+        timings["reboot_to_fallback_seconds"] = int(reboot.group(1))
     with open(os.path.join(RUN_DIR, "timings.json"), "w") as fh:
         json.dump(timings, fh, indent=2)
     print("timings: %s" % timings)
