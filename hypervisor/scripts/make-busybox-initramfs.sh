@@ -24,7 +24,7 @@ mkdir -p "$(dirname "$OUT")"
 (cd "$work" && find . | "$BUSYBOX" cpio -o -H newc 2>/dev/null) | gzip -9 > "$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
 # a stable path to the dom0 kernel for domU configs
-kernel=$(ls /boot/vmlinuz-* | sort -V | tail -n 1)
+kernel=$(find /boot -maxdepth 1 -name 'vmlinuz-*' | sort -V | tail -n 1)
 ln -sf "$kernel" "$(dirname "$OUT")/vmlinuz"
 # PVH guests cannot boot a bzImage: they need the uncompressed ELF vmlinux inside it
 python3 - "$kernel" "$(dirname "$OUT")/vmlinux" <<'PY'

@@ -139,7 +139,7 @@ def cmd_snapshot(args):
         t0 = time.time()
         # flush guest file system buffers so the snapshot is tidy
         subprocess.run(host.ssh_argv() + ["sync"], stdin=subprocess.DEVNULL,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120, check=False)
         out = host.monitor("savevm " + args.name)
         if "rror" in out:
             raise LabError("%s: savevm failed: %s" % (host.name, out))
@@ -179,7 +179,7 @@ def cmd_restore(args):
             try:
                 subprocess.run(host.ssh_argv() + ["date -s @%d >/dev/null" % int(time.time())],
                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, timeout=30)
+                               stderr=subprocess.DEVNULL, timeout=30, check=False)
             except subprocess.TimeoutExpired:
                 log("%s: could not set the clock" % host.name)
         print("%s: restored %s, ssh ok after %.1f s" % (host.name, args.name, time.time() - t0))
@@ -189,7 +189,7 @@ def cmd_restore(args):
 def _boot_id(host):
     proc = subprocess.run(host.ssh_argv() + ["cat /proc/sys/kernel/random/boot_id"],
                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                          stderr=subprocess.DEVNULL, timeout=60)
+                          stderr=subprocess.DEVNULL, timeout=60, check=False)
     return proc.stdout.strip() if proc.returncode == 0 else None
 
 
@@ -208,7 +208,7 @@ def cmd_reboot(args):
     subprocess.run(host.ssh_argv() + ["systemd-run --on-active=1 --timer-property=AccuracySec=100ms"
                                       " systemctl reboot >/dev/null 2>&1 || (sleep 1; reboot) &"],
                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   timeout=60)
+                   timeout=60, check=False)
     end = time.time() + args.timeout
     while time.time() < end:
         time.sleep(3)

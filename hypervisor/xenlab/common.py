@@ -19,7 +19,7 @@ def log(msg):
 
 def run(argv, check=True, **kwargs):
     """Run a command, raising LabError with its output on failure."""
-    proc = subprocess.run(argv, **kwargs)
+    proc = subprocess.run(argv, **kwargs, check=False)
     if check and proc.returncode != 0:
         detail = ""
         for stream in (getattr(proc, "stdout", None), getattr(proc, "stderr", None)):
@@ -151,10 +151,10 @@ def debian_mirror(suite="bookworm"):
     env = os.environ.get("XENOPS_LAB_MIRROR")
     if env:
         return env.rstrip("/")
-    for uri, suites, _ in host_apt_sources():
+    for uri, suites, _components in host_apt_sources():
         if suite in suites and "security" not in uri:
             return uri.rstrip("/")
-    for uri, suites, _ in host_apt_sources():
+    for uri, suites, _components in host_apt_sources():
         if any(not s.endswith(("-security", "/updates")) for s in suites) and "security" not in uri:
             return uri.rstrip("/")
     raise LabError("cannot find a Debian mirror in the host's apt sources; set XENOPS_LAB_MIRROR")
@@ -164,7 +164,7 @@ def debian_security_mirror(suite="bookworm"):
     env = os.environ.get("XENOPS_LAB_SECURITY_MIRROR")
     if env:
         return env.rstrip("/")
-    for uri, suites, _ in host_apt_sources():
+    for uri, suites, _components in host_apt_sources():
         if suite + "-security" in suites:
             return uri.rstrip("/")
     return None

@@ -257,7 +257,7 @@ class Image:
                      "--include=" + ",".join(PACKAGES), "--components=main",
                      SUITE, target, self.mirror],
                     stdout=fh, stderr=subprocess.STDOUT,
-                    env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+                    env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"), check=False)
             _umount_below(target)
             if proc.returncode != 0:
                 raise LabError("debootstrap failed (rc=%d), see %s" % (proc.returncode, logf))
@@ -342,7 +342,7 @@ class Image:
         ]
         t0 = time.time()
         try:
-            proc = subprocess.run(argv, timeout=1200, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            proc = subprocess.run(argv, timeout=1200, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
         except subprocess.TimeoutExpired:
             raise LabError("first boot of the base image timed out; serial log kept at %s"
                            % _keep(log_path, self.cache))
@@ -399,4 +399,4 @@ def _umount_below(path):
         return
     for mnt in sorted((m for m in mounts if m == path or m.startswith(path + "/")),
                       key=len, reverse=True):
-        subprocess.run(["umount", "-l", mnt], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(["umount", "-l", mnt], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)

@@ -134,7 +134,10 @@ class Host:
         if self.index > image.MAX_HOSTS:
             raise LabError("at most %d hosts" % image.MAX_HOSTS)
         self.rundir = rundir
-        p = lambda suffix: os.path.join(rundir, name + suffix)  # noqa: E731
+
+        def p(suffix):
+            return os.path.join(rundir, name + suffix)
+
         self.overlay = p(".qcow2")
         self.data = p("-data.qcow2")
         self.pidfile = p(".pid")
@@ -222,7 +225,7 @@ class Host:
         with open(self.console_log, "a") as fh:
             fh.write("\n==== lab: %s starting at %s ====\n" % (self.name, time.strftime("%F %T")))
         argv = self.qemu_argv(memory, port, switch, loadvm)
-        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
         if proc.returncode != 0 or not self.running():
             raise LabError("%s: qemu failed to start (rc=%d): %s"
                            % (self.name, proc.returncode, proc.stderr.decode(errors="replace").strip()))
@@ -277,7 +280,7 @@ class Host:
         argv[1:1] = ["-o", "BatchMode=yes", "-o", "ConnectTimeout=%d" % timeout]
         try:
             proc = subprocess.run(argv + ["true"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL, timeout=timeout + 10)
+                                  stderr=subprocess.DEVNULL, timeout=timeout + 10, check=False)
         except subprocess.TimeoutExpired:
             return False
         return proc.returncode == 0

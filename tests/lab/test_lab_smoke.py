@@ -38,7 +38,7 @@ vcpus = 1
 def lab(*args, input=None, timeout=1800):
     proc = subprocess.run([LAB] + list(args), input=input, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, timeout=timeout,
-                          stdin=None if input is not None else subprocess.DEVNULL)
+                          stdin=None if input is not None else subprocess.DEVNULL, check=False)
     return proc.returncode, proc.stdout.decode("utf-8", "replace")
 
 
