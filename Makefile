@@ -1,8 +1,10 @@
 # xenops.xen: one entry point for setup, tests and the demo.
-#   make test   everything CI runs (lint, sanity, unit, lab smoke test on real Xen)
-#   make unit   unit tests only
-#   make lint   ansible-lint (production profile) and ansible-test sanity
-#   make demo   boot the lab and run the main playbook against it
+#   make test        everything CI runs: lint, sanity, unit, and on a real Xen lab host
+#                    the smoke test, xen_lv, and molecule scenario `domains` (site.yml end to end)
+#   make unit        unit tests only
+#   make lint        ansible-lint (production profile) and ansible-test sanity
+#   make lab-faults  fault tests on the lab (broken Xen command line, cut-off bridge change)
+#   make demo        boot the lab, run site.yml against it, show the running domUs
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -15,7 +17,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PYTHONPATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: test unit lint ansible-lint sanity lab-test demo venv collection clean
+.PHONY: test unit lint ansible-lint sanity lab-test lab-smoke lab-faults molecule-% demo venv collection clean
 
 test: lint unit lab-test
 
@@ -48,13 +50,24 @@ sanity: venv
 
 lint: ansible-lint sanity
 
-lab-test: venv collection
-	$(BIN)/python -m pytest -v -p no:cacheprovider tests/lab
+lab-test: lab-smoke molecule-domains
+
+# the lab's own smoke test (Xen installed by a script, a busybox PV domU), then
+# xen_lv against the same dom0
+lab-smoke: venv collection
+	$(BIN)/python -m pytest -v -p no:cacheprovider tests/lab/test_lab_smoke.py tests/lab/test_lab_xen_lv.py
+
+lab-faults: venv collection
+	$(BIN)/python -m pytest -v -p no:cacheprovider tests/lab/test_grub_first_boot_fault.py tests/lab/test_network_rollback.py
+
+molecule-%: venv collection
+	$(BIN)/molecule test -s $*
 
 demo: venv collection
 	hypervisor/lab up
 	hypervisor/lab inventory .tmp/lab-inventory.yml
-	$(BIN)/ansible-playbook -i .tmp/lab-inventory.yml playbooks/site.yml
+	$(BIN)/ansible-playbook -i playbooks/inventory/lab.yml -i .tmp/lab-inventory.yml playbooks/site.yml
+	$(BIN)/ansible-playbook -i playbooks/inventory/lab.yml -i .tmp/lab-inventory.yml playbooks/demo-show.yml
 
 clean:
 	rm -rf .tmp
