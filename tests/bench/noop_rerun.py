@@ -1,9 +1,8 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Time of a no-op re-run of the domains play on the lab, per host and per domain.
 
-    XENOPS_LAB_RUN_DIR=... tests/bench/noop_rerun.py [--domains 3] [--state running] [--os debian]
+    XENOPS_LAB_RUN_DIR=... .venv/bin/python tests/bench/noop_rerun.py [--domains 3] [--state running] [--os debian]
 
 Needs a running lab host that is already a Xen host (playbooks/site.yml applied).
 Replaces xen_domains (extra vars) by N benchmark domains noop-01..noop-N (LVM root
@@ -36,7 +35,7 @@ def domains(count, state, osname):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
     ap.add_argument('--host', default='lab1')
     ap.add_argument('--domains', type=int, default=3)
     ap.add_argument('--state', default='running', choices=['running', 'present', 'stopped'])
@@ -62,7 +61,7 @@ def main():
         seconds, recap = benchlib.run_play(inv, full, 'noop-rerun-%d' % attempt, limit=args.host)
         runs.append({'seconds': seconds, 'changed': recap[args.host]['changed'], 'ok': recap[args.host]['ok']})
     results['noop_runs'] = runs
-    results['empty_s'], _ = benchlib.run_play(inv, empty, 'noop-empty', limit=args.host)
+    results['empty_s'], _recap = benchlib.run_play(inv, empty, 'noop-empty', limit=args.host)
     if not args.keep:
         benchlib.run_play(inv, absent, 'noop-clean', limit=args.host)
 

@@ -1,10 +1,9 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Provisioning time of a Debian domain on the lab: the first one (cold, debootstrap
 builds the base system) against the second one (unpacked from the cached base).
 
-    XENOPS_LAB_RUN_DIR=... tests/bench/os_install.py [--host lab1] [--warm] [--keep]
+    XENOPS_LAB_RUN_DIR=... .venv/bin/python tests/bench/os_install.py [--host lab1] [--warm] [--keep]
 
 Needs a running lab host that is already a Xen host (playbooks/site.yml applied:
 volume group vg_xen, bridge xenbr0 with 192.0.2.1/24, as in
@@ -38,7 +37,7 @@ def domain(name, state='running'):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
     ap.add_argument('--host', default='lab1')
     ap.add_argument('--warm', action='store_true', help='keep the cached base system (measure only the install)')
     ap.add_argument('--keep', action='store_true', help='leave the benchmark domains running')
