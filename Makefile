@@ -1,6 +1,7 @@
 # xenops.xen: one entry point for setup, tests and the demo.
 #   make test        everything CI runs: lint, sanity, unit, and on a real Xen lab host
-#                    the smoke test, xen_lv, and molecule scenario `domains` (site.yml end to end)
+#                    the smoke test and xen_lv
+#   make lab-e2e     molecule scenario `domains`: site.yml end to end on a fresh lab host
 #   make unit        unit tests only
 #   make lint        ansible-lint (production profile) and ansible-test sanity
 #   make lab-faults  fault tests on the lab (broken Xen command line, cut-off bridge change)
@@ -17,7 +18,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PYTHONPATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: test unit lint ansible-lint sanity lab-test lab-smoke lab-faults molecule-% demo venv collection clean
+.PHONY: test unit lint ansible-lint sanity lab-test lab-smoke lab-e2e lab-faults molecule-% demo venv collection clean
 
 test: lint unit lab-test
 
@@ -50,12 +51,16 @@ sanity: venv
 
 lint: ansible-lint sanity
 
-lab-test: lab-smoke molecule-domains
+lab-test: lab-smoke
+
+# site.yml end to end on a fresh lab host: host roles, Xen boot, domains
+lab-e2e: molecule-domains
 
 # the lab's own smoke test (Xen installed by a script, a busybox PV domU), then
 # xen_lv against the same dom0
 lab-smoke: venv collection
-	$(BIN)/python -m pytest -v -p no:cacheprovider tests/lab/test_lab_smoke.py tests/lab/test_lab_xen_lv.py
+	$(BIN)/python -m pytest -v -p no:cacheprovider tests/lab/test_lab_smoke.py tests/lab/test_lab_xen_lv.py; \
+	  rc=$$?; hypervisor/lab down; exit $$rc
 
 lab-faults: venv collection
 	$(BIN)/python -m pytest -v -p no:cacheprovider tests/lab/test_grub_first_boot_fault.py tests/lab/test_network_rollback.py
