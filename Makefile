@@ -1,6 +1,6 @@
 # xenops.xen: one entry point for setup, tests and the demo.
 #   make test        everything CI runs: lint, sanity, unit, and on a real Xen lab host
-#                    the smoke test and xen_lv
+#                    the smoke test
 #   make lab-e2e     molecule scenario `domains`: site.yml end to end on a fresh lab host
 #   make unit        unit tests only
 #   make lint        ansible-lint (production profile) and ansible-test sanity
@@ -56,10 +56,9 @@ lab-test: lab-smoke
 # site.yml end to end on a fresh lab host: host roles, Xen boot, domains
 lab-e2e: molecule-domains
 
-# the lab's own smoke test (Xen installed by a script, a busybox PV domU), then
-# xen_lv against the same dom0
+# the lab's own smoke test (Xen installed by a script, a busybox PV domU)
 lab-smoke: venv collection
-	$(BIN)/python -m pytest -v -p no:cacheprovider tests/lab/test_lab_smoke.py tests/lab/test_lab_xen_lv.py; \
+	$(BIN)/python -m pytest -v -p no:cacheprovider tests/lab/test_lab_smoke.py; \
 	  rc=$$?; hypervisor/lab down; exit $$rc
 
 lab-faults: venv collection
