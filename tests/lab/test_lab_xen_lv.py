@@ -237,8 +237,6 @@ def test_shrink_needs_force_then_remove(vg):
     shrunk, _, _ = xen_lv({"vg": VG, "name": "t-raw", "size": "4M", "force": True})
     assert shrunk["actions"] == ["shrink volume %s/t-raw from 8 MiB to 4 MiB" % VG]
     assert lv_sizes()["t-raw"] == 4 * MIB
-    removed, _, _ = xen_lv({"vg": VG, "volumes": [{"name": "t-raw", "state": "absent"},
-                                               {"name": "t-root", "state": "absent"},
-                                               {"name": "t-swap", "state": "absent"}]})
+    removed, _, _ = xen_lv({"vg": VG, "volumes": [{"name": name, "state": "absent"} for name in ("t-raw", "t-root", "t-swap")]})
     assert removed["changed"] is True
     assert lv_sizes() == {}
