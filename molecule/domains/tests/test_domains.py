@@ -42,7 +42,7 @@ def xl_list(host):
 def test_domain_runs_with_its_memory_and_vcpus(xl_list, name):
     row = xl_list[name]
     assert row['state'].strip('-') in ('r', 'b')
-    assert 150 <= row['mem'] <= 160
+    assert 370 <= row['mem'] <= 384
     assert row['vcpus'] == 1
 
 
