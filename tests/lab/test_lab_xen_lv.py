@@ -43,7 +43,7 @@ MIB = 1024 ** 2
 
 def lab(*args, input=None, timeout=600):
     proc = subprocess.run([LAB] + list(args), input=input, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          timeout=timeout, stdin=None if input is not None else subprocess.DEVNULL)
+                          timeout=timeout, stdin=None if input is not None else subprocess.DEVNULL, check=False)
     return proc.returncode, proc.stdout.decode("utf-8", "replace")
 
 
@@ -72,7 +72,7 @@ def xen_lv(args, check=False, diff=False):
     argv += ["--check"] if check else []
     argv += ["--diff"] if diff else []
     t0 = time.time()
-    proc = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=600)
+    proc = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=600, check=False)
     seconds = time.time() - t0
     try:
         with open(os.path.join(tree, HOST)) as f:
@@ -127,7 +127,7 @@ BATCH = {"vg": VG, "volumes": [
 
 
 def test_create_check_mode_changes_nothing(vg):
-    result, _, printed = xen_lv(BATCH, check=True, diff=True)
+    result, _ignored, printed = xen_lv(BATCH, check=True, diff=True)
     assert result["failed"] is False, result
     assert result["changed"] is True
     assert result["actions"] == ["create volume %s/t-root of 64 MiB" % VG,
@@ -141,14 +141,14 @@ def test_create_check_mode_changes_nothing(vg):
 
 
 def test_create_then_noop(vg):
-    result, seconds, _ = xen_lv(BATCH)
+    result, seconds, _ignored = xen_lv(BATCH)
     assert result["failed"] is False, result
     assert result["changed"] is True
     assert lv_sizes() == {"t-root": 64 * MIB, "t-swap": 16 * MIB, "t-raw": 8 * MIB}
     assert (blkid("t-root")["TYPE"], blkid("t-root")["LABEL"]) == ("ext4", "t-root")
     assert blkid("t-swap")["TYPE"] == "swap"
     assert blkid("t-raw") == {}
-    again, noop_seconds, _ = xen_lv(BATCH)
+    again, noop_seconds, _ignored = xen_lv(BATCH)
     assert again["failed"] is False, again
     assert (again["changed"], again["actions"]) == (False, [])
     print("\nxen_lv on lab1: create batch of 3 %.1f s, no-op re-run %.1f s" % (seconds, noop_seconds))
@@ -158,7 +158,7 @@ def test_grow_offline_ext4_and_swap(vg):
     uuid = blkid("t-swap")["UUID"]
     args = {"vg": VG, "volumes": [{"name": "t-root", "size": "128M", "fstype": "ext4"},
                                   {"name": "t-swap", "size": "30M", "fstype": "swap"}]}
-    result, _, _ = xen_lv(args)
+    result, _ignored, _ignored = xen_lv(args)
     assert result["failed"] is False, result
     assert result["actions"] == ["extend volume %s/t-root from 64 MiB to 128 MiB" % VG,
                                  "grow ext4 filesystem on /dev/%s/t-root" % VG,
@@ -174,21 +174,21 @@ def test_grow_offline_ext4_and_swap(vg):
 def test_xfs_grows_only_when_mounted(vg):
     if not vg["xfs"]:
         pytest.skip("xfsprogs is not installed on %s" % HOST)
-    result, _, _ = xen_lv({"vg": VG, "name": "t-xfs", "size": "300M", "fstype": "xfs"})
+    result, _ignored, _ignored = xen_lv({"vg": VG, "name": "t-xfs", "size": "300M", "fstype": "xfs"})
     assert result["failed"] is False, result
-    result, _, printed = xen_lv({"vg": VG, "name": "t-xfs", "size": "320M", "fstype": "xfs"})
+    result, _ignored, printed = xen_lv({"vg": VG, "name": "t-xfs", "size": "320M", "fstype": "xfs"})
     assert result["actions"] == ["extend volume %s/t-xfs from 300 MiB to 320 MiB" % VG]
     assert "xfs on /dev/%s/t-xfs was not grown: xfs_growfs needs the filesystem mounted" % VG in printed
     must("mkdir -p /mnt/lvtest && mount /dev/%s/t-xfs /mnt/lvtest" % VG)
-    result, _, _ = xen_lv({"vg": VG, "name": "t-xfs", "size": "340M", "fstype": "xfs"})
+    result, _ignored, _ignored = xen_lv({"vg": VG, "name": "t-xfs", "size": "340M", "fstype": "xfs"})
     assert result["actions"] == ["extend volume %s/t-xfs from 320 MiB to 340 MiB" % VG,
                                  "grow xfs filesystem mounted on /mnt/lvtest"]
-    refused, _, _ = xen_lv({"vg": VG, "name": "t-xfs", "state": "absent"})
+    refused, _ignored, _ignored = xen_lv({"vg": VG, "name": "t-xfs", "state": "absent"})
     assert refused["failed"] is True
     assert refused["msg"] == ("refusing to remove volume %s/t-xfs: it is mounted on /mnt/lvtest "
                               "(set force: true to remove it anyway)" % VG)
     must("umount /mnt/lvtest")
-    removed, _, _ = xen_lv({"vg": VG, "name": "t-xfs", "state": "absent"})
+    removed, _ignored, _ignored = xen_lv({"vg": VG, "name": "t-xfs", "state": "absent"})
     assert removed["actions"] == ["remove volume %s/t-xfs (340 MiB)" % VG]
 
 
@@ -199,7 +199,7 @@ def start_domain():
     list"); that is retried, it is not what this test is about.
     """
     out = ""
-    for _ in range(3):
+    for _ignored in range(3):
         rc, out = ssh("xl create /etc/xen/%s.cfg" % DOMU)
         end = time.time() + 120
         while rc == 0 and time.time() < end:
@@ -217,11 +217,11 @@ def test_shrink_and_remove_refused_while_a_domain_uses_the_volume(vg):
     must("cat > /etc/xen/%s.cfg" % DOMU, input=DOMU_CFG.encode())
     try:
         start_domain()
-        refused, _, _ = xen_lv({"vg": VG, "name": "t-raw", "state": "absent"})
+        refused, _ignored, _ignored = xen_lv({"vg": VG, "name": "t-raw", "state": "absent"})
         assert refused["failed"] is True
         assert refused["msg"] == ("refusing to remove volume %s/t-raw: it is used by running domain %s (xvda) "
                                   "(set force: true to remove it anyway)" % (VG, DOMU))
-        refused, _, _ = xen_lv({"vg": VG, "name": "t-raw", "size": "4M", "force": True})
+        refused, _ignored, _ignored = xen_lv({"vg": VG, "name": "t-raw", "size": "4M", "force": True})
         assert refused["failed"] is True
         assert refused["msg"] == ("refusing to shrink volume %s/t-raw: it is used by running domain %s (xvda); "
                                   "a volume in use is never shrunk" % (VG, DOMU))
@@ -231,12 +231,12 @@ def test_shrink_and_remove_refused_while_a_domain_uses_the_volume(vg):
 
 
 def test_shrink_needs_force_then_remove(vg):
-    refused, _, _ = xen_lv({"vg": VG, "name": "t-raw", "size": "4M"})
+    refused, _ignored, _ignored = xen_lv({"vg": VG, "name": "t-raw", "size": "4M"})
     assert refused["failed"] is True
     assert refused["msg"].startswith("refusing to shrink volume %s/t-raw from 8 MiB to 4 MiB" % VG)
-    shrunk, _, _ = xen_lv({"vg": VG, "name": "t-raw", "size": "4M", "force": True})
+    shrunk, _ignored, _ignored = xen_lv({"vg": VG, "name": "t-raw", "size": "4M", "force": True})
     assert shrunk["actions"] == ["shrink volume %s/t-raw from 8 MiB to 4 MiB" % VG]
     assert lv_sizes()["t-raw"] == 4 * MIB
-    removed, _, _ = xen_lv({"vg": VG, "volumes": [{"name": name, "state": "absent"} for name in ("t-raw", "t-root", "t-swap")]})
+    removed, _ignored, _ignored = xen_lv({"vg": VG, "volumes": [{"name": name, "state": "absent"} for name in ("t-raw", "t-root", "t-swap")]})
     assert removed["changed"] is True
     assert lv_sizes() == {}
