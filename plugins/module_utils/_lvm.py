@@ -278,6 +278,24 @@ def parse_blkid_export(text):
                      pttype=fields.get('PTTYPE'))
 
 
+def parse_blkid_export_devices(text):
+    """Parse ``blkid -p -o export DEVICE...``: ``{DEVNAME: Signature or None}``.
+
+    Each device is a block of ``KEY=value`` lines starting with ``DEVNAME``;
+    blocks are separated by an empty line.
+    """
+    devices = {}
+    for block in re.split(r'\n\s*\n', (text or '').strip()):
+        devname = None
+        for line in block.splitlines():
+            key, sep, value = line.strip().partition('=')
+            if sep and key == 'DEVNAME':
+                devname = _unescape_blkid(value)
+        if devname:
+            devices[devname] = parse_blkid_export(block)
+    return devices
+
+
 # ---------------------------------------------------------------------------
 # Matching device paths: /dev/VG/LV, /dev/mapper/VG-LV, symlinks
 
@@ -410,15 +428,37 @@ class Lvm(object):
 
     def signature(self, path):
         """Return the :class:`Signature` on ``path`` or None when blkid finds nothing (rc 2)."""
-        result = self.runner.run(['blkid', '-p', '-o', 'export', path], check=False)
-        if result.rc == BLKID_NOT_FOUND:
-            return None
-        if result.rc == 0:
-            return parse_blkid_export(result.stdout)
-        if result.rc == BLKID_AMBIVALENT:
-            raise CommandError(result.cmd, result.rc, result.stdout, result.stderr,
-                               msg='%s carries more than one signature (blkid rc 8); inspect it with wipefs' % path)
-        raise CommandError(result.cmd, result.rc, result.stdout, result.stderr)
+        return self.signatures([path])[path]
+
+    def signatures(self, paths):
+        """``{path: Signature or None}`` for several devices, with as few blkid runs as possible.
+
+        ``blkid -p`` probes the devices in order and stops at the first one
+        without a signature (rc 2; util-linux 2.38): the devices before it are
+        printed, that one is blank, and the next run starts after it.  When
+        every device has a signature (a run that changes nothing), that is
+        one command for all of them.
+        """
+        found = {}
+        rest = list(paths)
+        while rest:
+            result = self.runner.run(['blkid', '-p', '-o', 'export'] + rest, check=False)
+            if result.rc not in (0, BLKID_NOT_FOUND, BLKID_AMBIVALENT):
+                raise CommandError(result.cmd, result.rc, result.stdout, result.stderr)
+            printed = parse_blkid_export_devices(result.stdout)
+            missing = [path for path in rest if path not in printed]
+            if missing and result.rc == BLKID_AMBIVALENT:
+                raise CommandError(result.cmd, result.rc, result.stdout, result.stderr,
+                                   msg='%s carries more than one signature (blkid rc 8); inspect it with wipefs'
+                                   % missing[0])
+            if missing and result.rc == 0:
+                raise CommandError(result.cmd, result.rc, result.stdout, result.stderr,
+                                   msg='blkid printed nothing for %s' % missing[0])
+            found.update((path, printed[path]) for path in rest if path in printed)
+            if missing:
+                found[missing[0]] = None
+            rest = missing[1:]
+        return found
 
     def mkfs(self, path, fstype, label=None):
         label_args = ['-L', label] if label else []

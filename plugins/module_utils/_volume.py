@@ -569,7 +569,7 @@ def converge(lvm, desired, check_mode=False, diff=False):
     vgs = sorted(set(volume.vg for volume in desired))
     report = lvm.report(vgs)
     needed = probes(report, desired)
-    signatures = dict((path, lvm.signature(path)) for path in needed.signatures)
+    signatures = lvm.signatures(needed.signatures) if needed.signatures else {}
     in_use = {}
     if needed.mounts:
         disks = lvm.domain_disks() if needed.domains else []

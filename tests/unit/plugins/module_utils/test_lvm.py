@@ -13,7 +13,7 @@ import pytest
 from ansible_collections.xenops.xen.plugins.module_utils import _lvm
 from ansible_collections.xenops.xen.plugins.module_utils._lvm import (
     LVS_ARGV, VGS_ARGV, Lvm, LvmParseError, LogicalVolume, SizeError, domain_disks, format_size, lv_keys,
-    parse_blkid_export, parse_lvs, parse_mounts, parse_size, parse_vgs, path_keys, round_up_to_extents,
+    parse_blkid_export, parse_blkid_export_devices, parse_lvs, parse_mounts, parse_size, parse_vgs, path_keys, round_up_to_extents,
     split_dm_name)
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError, CommandResult
 from ansible_collections.xenops.xen.plugins.module_utils._xl import parse_list_long
@@ -380,7 +380,8 @@ def test_grow_ext_offline_stops_when_e2fsck_fails():
 
 
 def test_signature_rc():
-    runner = FakeRunner([(0, 'TYPE=swap\nLABEL=s\n', ''), (2, '', ''), (8, '', 'ambivalent'), (4, '', 'boom')])
+    runner = FakeRunner([(0, 'DEVNAME=/dev/vg/a\nTYPE=swap\nLABEL=s\n', ''), (2, '', ''), (8, '', 'ambivalent'),
+                         (4, '', 'boom'), (0, '', '')])
     lvm = Lvm(runner)
     assert lvm.signature('/dev/vg/a').type == 'swap'
     assert lvm.signature('/dev/vg/b') is None
@@ -390,7 +391,64 @@ def test_signature_rc():
     with pytest.raises(CommandError) as exc:
         lvm.signature('/dev/vg/d')
     assert exc.value.msg == "command 'blkid -p -o export /dev/vg/d' failed with rc=4: boom"
+    with pytest.raises(CommandError) as exc:
+        lvm.signature('/dev/vg/e')
+    assert exc.value.msg == 'blkid printed nothing for /dev/vg/e'
     assert runner.calls[1] == ['blkid', '-p', '-o', 'export', '/dev/vg/b']
+
+
+# Captured on the lab (util-linux 2.38.1): `blkid -p -o export` of two devices, then of three where
+# the second (`blank`, made with lvcreate -Wy -Zy) has no signature: blkid stops there with rc 2.
+BLKID_TWO = """DEVNAME=/dev/vg_lvtest/d0-root
+UUID=985143ca-ed5c-4732-a6fe-b153bf12d0f9
+VERSION=1.0
+BLOCK_SIZE=1024
+TYPE=ext4
+USAGE=filesystem
+
+DEVNAME=/dev/vg_lvtest/d0-swap
+UUID=4e0003fa-ce67-45e5-a97d-8b37971e4a30
+VERSION=1
+TYPE=swap
+USAGE=other
+"""
+BLKID_STOPS_AT_BLANK = """DEVNAME=/dev/vg_lvtest/d0-root
+UUID=985143ca-ed5c-4732-a6fe-b153bf12d0f9
+VERSION=1.0
+BLOCK_SIZE=1024
+TYPE=ext4
+USAGE=filesystem
+"""
+ROOT, BLANK, SWAP = '/dev/vg_lvtest/d0-root', '/dev/vg_lvtest/blank', '/dev/vg_lvtest/d0-swap'
+
+
+def test_signatures_one_run_when_all_have_one():
+    runner = FakeRunner([(0, BLKID_TWO, '')])
+    found = Lvm(runner).signatures([ROOT, SWAP])
+    assert runner.calls == [['blkid', '-p', '-o', 'export', ROOT, SWAP]]
+    assert dict((path, (sig.type, sig.uuid)) for path, sig in found.items()) == {
+        ROOT: ('ext4', '985143ca-ed5c-4732-a6fe-b153bf12d0f9'), SWAP: ('swap', '4e0003fa-ce67-45e5-a97d-8b37971e4a30')}
+
+
+def test_signatures_continue_after_a_blank_device():
+    swap_only = BLKID_TWO[BLKID_TWO.index('DEVNAME=/dev/vg_lvtest/d0-swap'):]
+    runner = FakeRunner([(2, BLKID_STOPS_AT_BLANK, ''), (0, swap_only, '')])
+    found = Lvm(runner).signatures([ROOT, BLANK, SWAP])
+    assert runner.calls == [['blkid', '-p', '-o', 'export', ROOT, BLANK, SWAP], ['blkid', '-p', '-o', 'export', SWAP]]
+    assert (found[ROOT].type, found[BLANK], found[SWAP].type) == ('ext4', None, 'swap')
+
+
+def test_signatures_all_blank():
+    runner = FakeRunner([(2, '', ''), (2, '', '')])
+    assert Lvm(runner).signatures([BLANK, ROOT]) == {BLANK: None, ROOT: None}
+    assert runner.calls == [['blkid', '-p', '-o', 'export', BLANK, ROOT], ['blkid', '-p', '-o', 'export', ROOT]]
+
+
+def test_parse_blkid_export_devices():
+    assert sorted(parse_blkid_export_devices(BLKID_TWO)) == [ROOT, SWAP]
+    assert parse_blkid_export_devices('') == {}
+    assert parse_blkid_export_devices('DEVNAME=/dev/x\nPTTYPE=gpt\n\n\nDEVNAME=/dev/y\n')['/dev/x'].pttype == 'gpt'
+    assert parse_blkid_export_devices('DEVNAME=/dev/x\nPTTYPE=gpt\n\n\nDEVNAME=/dev/y\n')['/dev/y'] is None
 
 
 def test_domain_disks_without_xl_runs_nothing():

@@ -359,7 +359,7 @@ def test_plan_collects_all_errors():
 class FakeLvm(object):
     def __init__(self, rep, signatures=None, disks=(), mounts=(), fail_on=None):
         self.rep = rep
-        self.signatures = dict(signatures or {})
+        self.known = dict(signatures or {})
         self.disks = list(disks)
         self.mount_list = list(mounts)
         self.fail_on = fail_on
@@ -376,7 +376,11 @@ class FakeLvm(object):
 
     def signature(self, path):
         self._call('signature', path)
-        return self.signatures.get(path)
+        return self.known.get(path)
+
+    def signatures(self, paths):
+        self._call('signatures', paths)
+        return dict((path, self.known.get(path)) for path in paths)
 
     def domain_disks(self):
         self._call('domain_disks')
@@ -425,7 +429,7 @@ def test_converge_check_mode_only_reads():
     lvm = FakeLvm(report(('news-root', GIB, IDLE)), signatures={'/dev/vg_xen/news-root': EXT4})
     result = converge(lvm, [volume(size=2 * GIB, fstype='ext4'), volume('new', size=GIB, fstype='swap')], check_mode=True,
                       diff=True)
-    assert lvm.calls == [('report', ['vg_xen']), ('signature', '/dev/vg_xen/news-root'), ('mounts',)]
+    assert lvm.calls == [('report', ['vg_xen']), ('signatures', ['/dev/vg_xen/news-root']), ('mounts',)]
     assert result['actions'] == ['extend volume vg_xen/news-root from 1 GiB to 2 GiB',
                                  'grow ext4 filesystem on /dev/vg_xen/news-root',
                                  'create volume vg_xen/new of 1 GiB', 'create swap area on /dev/vg_xen/new']

@@ -57,8 +57,20 @@ def reads(*rows, **kwargs):
     return [Call(LVS, out=lvs_out(*rows)), Call(VGS, out=vgs_out(**kwargs))]
 
 
-def blkid(name, out='', rc=0):
-    return Call(['blkid', '-p', '-o', 'export', '/dev/vg_xen/%s' % name], rc=rc, out=out)
+def blkid(*names, **kwargs):
+    """``blkid -p -o export`` of the volumes ``names`` (one run probes several devices)."""
+    return Call(['blkid', '-p', '-o', 'export'] + ['/dev/vg_xen/%s' % name for name in names],
+                rc=kwargs.get('rc', 0), out=kwargs.get('out', ''))
+
+
+def export(name, fields):
+    """One device's block of ``blkid -p -o export`` output."""
+    return 'DEVNAME=/dev/vg_xen/%s\n%s' % (name, fields)
+
+
+def blocks(*outputs):
+    """Output of blkid for several devices: their blocks separated by an empty line (as on the lab)."""
+    return '\n'.join(outputs)
 
 
 def xl_list_long(*domains):
@@ -245,7 +257,7 @@ def test_grow_volume_of_running_domain_leaves_filesystem(warnings):
 def test_grow_mounted_xfs(proc_mounts):
     proc_mounts.write_text('/dev/vg_xen/data /srv/data xfs rw 0 0\n')
     result, failed, seen = run(dict(vg='vg_xen', name='data', size='2G'), reads(('data', GIB, OPEN)) + [
-        blkid('data', out='TYPE=xfs\nUUID=1\n'),
+        blkid('data', out=export('data', 'TYPE=xfs\nUUID=1\n')),
         Call(['lvextend', '-L', '2147483648b', '/dev/vg_xen/data']),
         Call(['xfs_growfs', '/srv/data']),
     ])
@@ -332,7 +344,7 @@ def test_shrink_never_for_volume_of_running_domain():
 def test_shrink_never_for_mounted_volume(proc_mounts):
     proc_mounts.write_text('/dev/mapper/vg_xen-scratch /mnt ext4 rw 0 0\n')
     result, failed, seen = run(dict(vg='vg_xen', name='scratch', size='1G', force=True), reads(('scratch', 2 * GIB, IDLE)) + [
-        blkid('scratch', out='TYPE=ext4\n'), xl_list_long()])
+        blkid('scratch', out=export('scratch', 'TYPE=ext4\n')), xl_list_long()])
     assert failed is True
     assert result['msg'] == ('refusing to shrink volume vg_xen/scratch: it is mounted on /mnt; a volume in use is never '
                              'shrunk')
@@ -412,7 +424,7 @@ def test_absent_when_already_absent():
 
 def test_unchanged_runs_only_reads(warnings):
     result, failed, seen = run(SEED, reads(('news-root', 2 * GIB, OPEN), ('news-swap', 256 * MIB, OPEN)) + [
-        blkid('news-root', out=EXT4_NEWS_ROOT), blkid('news-swap', out=SWAP_NEWS_SWAP)])
+        blkid('news-root', 'news-swap', out=blocks(EXT4_NEWS_ROOT, SWAP_NEWS_SWAP))])
     assert failed is False
     assert result['changed'] is False
     assert result['actions'] == []
@@ -455,13 +467,14 @@ def test_noop_batch_of_twenty_volumes():
             for i in range(20)]
     volumes = [dict(name=name, size='2G' if name.endswith('root') else '256M',
                     fstype='ext4' if name.endswith('root') else 'swap') for name, size, attr in rows]
-    signatures = [blkid(name, out='TYPE=%s\n' % ('ext4' if name.endswith('root') else 'swap')) for name, size, attr in rows]
-    result, failed, seen = run(dict(vg='vg_xen', volumes=volumes), reads(*rows, free_extents=10) + signatures)
+    names = [name for name, size, attr in rows]
+    signatures = blkid(*names, out=blocks(*[export(name, 'TYPE=%s\n' % ('ext4' if name.endswith('root') else 'swap'))
+                                            for name in names]))
+    result, failed, seen = run(dict(vg='vg_xen', volumes=volumes), reads(*rows, free_extents=10) + [signatures])
     assert failed is False
     assert result['changed'] is False
-    assert len(seen) == 22
-    assert seen[:2] == [LVS, VGS]
-    assert seen[2] == ['blkid', '-p', '-o', 'export', '/dev/vg_xen/dom00-root']
+    assert seen == [LVS, VGS, ['blkid', '-p', '-o', 'export'] + ['/dev/vg_xen/%s' % name for name in names]]
+    assert [v['fstype'] for v in result['volumes']][:2] == ['ext4', 'swap']
 
 
 def test_not_enough_space_fails_before_any_change():
@@ -496,8 +509,8 @@ LAB_VOLUMES = dict(vg='vg_xen', volumes=[
 
 
 def test_lab_unchanged(warnings):
-    result, failed, seen = run(LAB_VOLUMES, lab_reads() + [lab_call('blkid_news-root'), lab_call('blkid_news-swap')],
-                               diff=True)
+    probe = blkid('news-root', 'news-swap', out=blocks(lab('blkid_news-root.txt'), lab('blkid_news-swap.txt')))
+    result, failed, seen = run(LAB_VOLUMES, lab_reads() + [probe], diff=True)
     assert failed is False
     assert (result['changed'], result['actions'], result['diff'], warnings) == (False, [], [], [])
     assert [(v['path'], v['size_bytes'], v['fstype']) for v in result['volumes']] == [
