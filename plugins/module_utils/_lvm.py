@@ -6,8 +6,8 @@
 """LVM, blkid and mkfs: pure parsers and a thin service over the runner.
 
 Parsers (no I/O): :func:`parse_lvs`, :func:`parse_vgs`, :func:`parse_size`,
-:func:`round_up_to_extents`, :func:`parse_blkid_export`, :func:`parse_mounts`,
-:func:`domain_disks`, :func:`path_keys`, :func:`lv_keys`.
+:func:`round_up_to_extents`, :func:`parse_blkid_export`, :func:`parse_blkid_export_devices`,
+:func:`parse_mounts`, :func:`domain_disks`, :func:`path_keys`, :func:`lv_keys`.
 
 Service: :class:`Lvm` runs every command through
 :class:`~._runner.CommandRunner`; it holds no state besides the runner.
