@@ -56,9 +56,11 @@ lab-test: lab-smoke
 # site.yml end to end on a fresh lab host: host roles, Xen boot, domains
 lab-e2e: molecule-domains
 
-# the lab's own smoke test (Xen installed by a script, a busybox PV domU)
+# the lab's smoke test (Xen installed by a script, a busybox PV domU), then the
+# modules xen_domain and xen_lv on that real dom0
 lab-smoke: venv collection
-	$(BIN)/python -m pytest -v -p no:cacheprovider tests/lab/test_lab_smoke.py; \
+	$(BIN)/python -m pytest -v -p no:cacheprovider tests/lab/test_lab_smoke.py tests/lab/test_lab_xen_domain.py \
+	  tests/lab/test_lab_xen_lv.py; \
 	  rc=$$?; hypervisor/lab down; exit $$rc
 
 lab-faults: venv collection

@@ -1,6 +1,9 @@
 #!/bin/sh
 # Build a tiny initramfs whose /init mounts proc and sys and sleeps forever: enough for
 # a domU that boots the dom0's own kernel. Needs busybox-static. Run inside the guest.
+# `xl shutdown` / `xl reboot` work: the guest kernel runs /sbin/poweroff or /sbin/reboot,
+# which power off at once, unless the kernel command line has xenops_ignore_shutdown (a
+# guest that ignores shutdown requests, for tests of shutdown timeouts).
 #   make-busybox-initramfs.sh [OUTPUT]   (default /var/lib/xenops-lab/busybox-initramfs.cpio.gz)
 set -eu
 OUT=${1:-/var/lib/xenops-lab/busybox-initramfs.cpio.gz}
@@ -8,7 +11,7 @@ BUSYBOX=/bin/busybox
 [ -x "$BUSYBOX" ] || { echo "busybox-static is not installed" >&2; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/bin" "$work/proc" "$work/sys" "$work/dev" "$work/tmp"
+mkdir -p "$work/bin" "$work/sbin" "$work/proc" "$work/sys" "$work/dev" "$work/tmp"
 cp "$BUSYBOX" "$work/bin/busybox"
 for app in sh mount sleep echo cat; do ln -s busybox "$work/bin/$app"; done
 cat > "$work/init" <<'INIT'
@@ -20,6 +23,14 @@ echo "xenops busybox domU is up"
 while true; do /bin/busybox sleep 3600; done
 INIT
 chmod 755 "$work/init"
+for action in poweroff reboot; do
+  cat > "$work/sbin/$action" <<HELPER
+#!/bin/busybox sh
+case " \$(/bin/busybox cat /proc/cmdline) " in *" xenops_ignore_shutdown "*) exit 0 ;; esac
+exec /bin/busybox $action -f
+HELPER
+  chmod 755 "$work/sbin/$action"
+done
 mkdir -p "$(dirname "$OUT")"
 (cd "$work" && find . | "$BUSYBOX" cpio -o -H newc 2>/dev/null) | gzip -9 > "$OUT.tmp"
 mv "$OUT.tmp" "$OUT"

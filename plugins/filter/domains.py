@@ -330,7 +330,7 @@ def domain_plan(domains, defaults=None, subnet=None, reserved=None, method='name
         entry = {
             'name': name,
             'state': state,
-            'type': _choice(dom.get('type') or defaults.get('type') or 'pvh', TYPES, where + ': type'),
+            'type': _choice(dom.get('type') or defaults.get('type') or 'pv', TYPES, where + ': type'),
             'memory': _int(dom.get('memory', defaults.get('memory', 256)), where + ': memory'),
             'vcpus': _int(dom.get('vcpus', defaults.get('vcpus', 1)), where + ': vcpus'),
             'disks': [{'target': d['target'], 'vdev': d['vdev'], 'access': d['access'], 'format': 'raw'}

@@ -76,6 +76,9 @@ EVENT_DEFAULTS = {'on_poweroff': 'destroy', 'on_reboot': 'restart', 'on_watchdog
 MAC_PREFIX = '00:16:3e'
 LOG_DIR = '/var/log/xen'
 POLL_INTERVAL = 1.0
+# After `xl shutdown -w` returns, the domain's xl daemon still has to destroy it
+# (on_poweroff); how long to wait for its name to be free again.
+GONE_TIMEOUT = 30
 LOG_TAIL_LINES = 20
 
 _NAME_RE = re.compile(r'[A-Za-z0-9._-]+\Z')
@@ -1294,6 +1297,7 @@ class Executor(object):
     # -- domains
 
     def _shutdown_domain(self, d):
+        """Shut ``d`` down; returns its ``xl list`` row when it is still there (shut down, not yet destroyed)."""
         try:
             self.toolstack.shutdown(d.name, d.shutdown_timeout)
         except ShutdownTimeout as exc:
@@ -1302,6 +1306,21 @@ class Executor(object):
                                   'shutting down. Set force_destroy=true to destroy it after the timeout'
                                   % (d.name, d.shutdown_timeout), cmd=exc.cmd, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr)
             self.toolstack.destroy(d.name)
+            return None
+        return self._wait_gone(d)
+
+    def _wait_gone(self, d):
+        """`xl shutdown -w` returns once the guest has shut down; its xl daemon destroys it a moment later.
+
+        Polls ``xl list`` until the name is gone (at most GONE_TIMEOUT seconds); returns the
+        row of a domain that is still there (e.g. kept by on_poweroff=preserve), else None.
+        """
+        start = self.clock.now()
+        while True:
+            row = self.toolstack.list_plain().get(d.name)
+            if row is None or self.clock.now() - start >= GONE_TIMEOUT:
+                return row
+            self.clock.sleep(self.poll_interval)
 
     def _shutdown(self, d, plan, action):
         self._shutdown_domain(d)
@@ -1314,7 +1333,9 @@ class Executor(object):
         self._verify_boot(d)
 
     def _restart(self, d, plan, action):
-        self._shutdown_domain(d)
+        if self._shutdown_domain(d) is not None:
+            # shut down but kept (on_poweroff=preserve, or a slow teardown): its name must be free for xl create
+            self.toolstack.destroy(d.name)
         self._create(d, plan, action)
 
     def _pause(self, d, plan, action):

@@ -7,23 +7,20 @@ end. Needs lab1 running as Xen dom0 (`hypervisor/lab up`, then the smoke test or
 The module runs through ad-hoc `ansible -t DIR` (one JSON result per run) from the repository's venv.
 """
 
-import json
 import os
-import shutil
-import subprocess
-import sys
-import tempfile
 import time
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-LAB = os.path.join(REPO, "hypervisor", "lab")
-HOST = "lab1"
+import labkit
+
+labkit.skip_unless_enabled()
+
+LAB = labkit.Lab()
+HOST = LAB.host
 VG = "vg_lvtest"
 IMG = "/var/tmp/xenops-lvtest.img"
-COLLECTIONS = os.path.join(REPO, ".tmp", "collections")
-INVENTORY = os.path.join(REPO, ".tmp", "lab-lvtest-inventory.yml")
+INVENTORY = os.path.join(labkit.REPO, ".tmp", "lab-lvtest-inventory.yml")
 DOMU = "lvtest"
 DOMU_CFG = """name = "%s"
 type = "pv"
@@ -35,57 +32,18 @@ vcpus = 1
 disk = ["phy:/dev/mapper/%s-t--raw,xvda,w"]
 """ % (DOMU, VG)
 
-if os.environ.get("XENOPS_LAB", "") == "skip":
-    pytest.skip("XENOPS_LAB=skip", allow_module_level=True)
-
 MIB = 1024 ** 2
+ssh = LAB.ssh
+must = LAB.must
 
 
-def lab(*args, input=None, timeout=600):
-    proc = subprocess.run([LAB] + list(args), input=input, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          timeout=timeout, stdin=None if input is not None else subprocess.DEVNULL, check=False)
-    return proc.returncode, proc.stdout.decode("utf-8", "replace")
-
-
-def ssh(cmd, input=None):
-    return lab("ssh", HOST, "--", cmd, input=input)
-
-
-def must(cmd, input=None):
-    rc, out = ssh(cmd, input=input)
-    if rc != 0:
-        pytest.fail("%s failed (rc=%d):\n%s" % (cmd, rc, out[-3000:]))
-    return out
+def lab(*args, **kwargs):
+    return LAB.lab(*args, **kwargs)
 
 
 def xen_lv(args, check=False, diff=False):
-    """Run xen_lv on lab1 (``ansible -t``: the result is written as JSON).
-
-    Returns (result dict, seconds, what ansible printed). The written result has no ``failed``,
-    ``warnings`` or ``diff``: ``failed`` is set here from ansible's exit code, warnings and the
-    diff are in the printed text.
-    """
-    tree = tempfile.mkdtemp(prefix="xen-lv-lab-")
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_HOST_KEY_CHECKING="False")
-    argv = [os.path.join(os.path.dirname(sys.executable), "ansible"), HOST, "-i", INVENTORY, "-t", tree,
-            "-m", "xenops.xen.xen_lv", "-a", json.dumps(args)]
-    argv += ["--check"] if check else []
-    argv += ["--diff"] if diff else []
-    t0 = time.time()
-    proc = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=600, check=False)
-    seconds = time.time() - t0
-    try:
-        with open(os.path.join(tree, HOST)) as f:
-            result = json.load(f)
-    except (OSError, ValueError):
-        result = None
-    finally:
-        shutil.rmtree(tree, ignore_errors=True)
-    printed = proc.stdout.decode("utf-8", "replace")
-    if result is None or ("unreachable" in result):
-        pytest.fail("ansible wrote no result (rc=%d):\n%s" % (proc.returncode, printed[-3000:]))
-    result["failed"] = proc.returncode != 0
-    return result, seconds, printed
+    """Run xen_lv on lab1: (result dict, seconds, what ansible printed); see labkit.Lab.module."""
+    return LAB.module(INVENTORY, "xenops.xen.xen_lv", args, check=check, diff=diff, timeout=600)
 
 
 def lv_sizes():
@@ -105,9 +63,8 @@ def vg():
         pytest.fail("%s is not up (run `hypervisor/lab up`):\n%s" % (HOST, out))
     if ssh("grep -q control_d /proc/xen/capabilities && xl info >/dev/null")[0] != 0:
         pytest.fail("%s is not a Xen dom0 (run the smoke test or `hypervisor/lab restore xen-ready`)" % HOST)
-    rc, out = lab("inventory", INVENTORY)
-    if rc != 0:
-        pytest.fail("hypervisor/lab inventory failed:\n%s" % out)
+    labkit.ensure_collection()
+    LAB.inventory(INVENTORY)
     cleanup = ("xl destroy %s 2>/dev/null; umount /mnt/lvtest 2>/dev/null; vgremove -f -y %s >/dev/null 2>&1; "
                "for d in $(losetup -j %s -O NAME -n); do pvremove -y -ff $d >/dev/null 2>&1; losetup -d $d; done; "
                "rm -f %s; true" % (DOMU, VG, IMG, IMG))

@@ -38,11 +38,11 @@ def xl_list(host):
     return rows
 
 
-@pytest.mark.parametrize('name', ['web', 'mail'])
-def test_domain_runs_with_its_memory_and_vcpus(xl_list, name):
+@pytest.mark.parametrize('name, memory', [('web', 256), ('mail', 192)])
+def test_domain_runs_with_its_memory_and_vcpus(xl_list, name, memory):
     row = xl_list[name]
     assert row['state'].strip('-') in ('r', 'b')
-    assert 370 <= row['mem'] <= 384
+    assert memory - 16 <= row['mem'] <= memory
     assert row['vcpus'] == 1
 
 
@@ -93,3 +93,23 @@ def test_web_answers_on_its_address(host):
 
 def test_mail_answers_on_its_address(host):
     host.run_expect([0], 'ping -c 3 -W 3 %s' % MAIL_IP)
+
+
+@pytest.mark.parametrize('name', ['web', 'mail'])
+def test_domains_boot_dom0_kernel_with_the_small_initramfs(host, domains, name):
+    info = domains[name]['config']['b_info']
+    assert domains[name]['config']['c_info']['type'] == 'pv'
+    assert info['kernel'] == host.check_output('readlink -f /vmlinuz')
+    version = info['kernel'].rsplit('/vmlinuz-', 1)[1]
+    assert info['ramdisk'] == '/var/lib/xenops-xen/initramfs/initrd.img-%s' % version
+    modules = host.check_output('lsinitramfs %s', info['ramdisk'])
+    assert 'xen-blkfront.ko' in modules and 'xen-netfront.ko' in modules
+    # a few MiB, not dom0's initramfs with every driver
+    assert host.file(info['ramdisk']).size < 40 << 20
+
+
+@pytest.mark.parametrize('name', ['web', 'mail'])
+def test_installed_system_runs_sshd(host, name):
+    address = '192.0.2.10' if name == 'web' else MAIL_IP
+    banner = host.check_output("timeout 60 bash -c 'exec 3<>/dev/tcp/%s/22 && head -c 8 <&3'", address)
+    assert banner.startswith('SSH-2.0')

@@ -211,7 +211,7 @@ def test_present_to_running_starts_from_existing_file(cfg_dir):
 def test_running_to_stopped_shuts_down_with_timeout(cfg_dir):
     (cfg_dir / 'news.cfg').write_text(NEWS_CFG)
     result, failed, seen = run_module(xen_domain.main, args(cfg_dir, state='stopped', shutdown_timeout=30), calls=(
-        reads(news()) + [shutdown(timeout=30)] + reads()))
+        reads(news()) + [shutdown(timeout=30), poll()] + reads()))
     assert failed is False
     assert actions(result) == ['shutdown']
     assert result['actions'][0]['description'] == 'shut news down (xl shutdown -w, at most 30 seconds)'
@@ -240,7 +240,7 @@ def test_paused_to_running(cfg_dir):
 def test_paused_to_stopped_unpauses_first(cfg_dir):
     (cfg_dir / 'news.cfg').write_text(NEWS_CFG)
     result, failed, seen = run_module(xen_domain.main, args(cfg_dir, state='stopped'), calls=(
-        reads(news(flags='--p---')) + [Call(['xl', 'unpause', 'news']), shutdown()] + reads()))
+        reads(news(flags='--p---')) + [Call(['xl', 'unpause', 'news']), shutdown(), poll()] + reads()))
     assert failed is False
     assert actions(result) == ['unpause', 'shutdown']
 
@@ -250,7 +250,7 @@ def test_running_to_absent_shuts_down_and_removes_link_and_config(cfg_dir):
     (cfg_dir / 'auto').mkdir()
     os.symlink(str(cfg_dir / 'news.cfg'), str(cfg_dir / 'auto' / 'news.cfg'))
     result, failed, seen = run_module(xen_domain.main, dict(name='news', state='absent', config_dir=str(cfg_dir)),
-                                      calls=reads(news()) + [shutdown()] + reads())
+                                      calls=reads(news()) + [shutdown(), poll()] + reads())
     assert failed is False
     assert actions(result) == ['shutdown', 'unlink_autostart', 'remove_config']
     assert not (cfg_dir / 'news.cfg').exists()
@@ -350,7 +350,7 @@ def test_disk_change_with_restart_if_needed_restarts(cfg_dir):
     disks = ['phy:vg/news-root,sda1,w', 'phy:vg/news-swap,sda2,w']
     both = (('vg/news-root', 'sda1', 1), ('vg/news-swap', 'sda2', 1))
     result, failed, seen = run_module(xen_domain.main, args(cfg_dir, disks=disks, restart='if_needed'), calls=(
-        reads(news()) + [validate(cfg_dir), shutdown(), create(cfg_dir), poll(news(disks=both))]
+        reads(news()) + [validate(cfg_dir), shutdown(), poll(), create(cfg_dir), poll(news(disks=both))]
         + reads(news(disks=both))))
     assert failed is False
     assert actions(result) == ['write_config', 'restart']
@@ -381,11 +381,50 @@ def test_extra_option_change_on_running_domain_needs_restart(cfg_dir):
     assert (cfg_dir / 'news.cfg').read_text().endswith('serial = "pty"\n')
 
 
+def test_restart_waits_until_the_shut_down_domain_is_gone(cfg_dir, clock):
+    # found on the lab: `xl shutdown -w` returns before the domain's xl daemon has destroyed it,
+    # and an immediate `xl create` fails with 'Domain with name "news" already exists'
+    (cfg_dir / 'news.cfg').write_text(NEWS_CFG)
+    disks = ['phy:vg/news-root,sda1,w', 'phy:vg/news-swap,sda2,w']
+    both = (('vg/news-root', 'sda1', 1), ('vg/news-swap', 'sda2', 1))
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir, disks=disks, restart='if_needed'), calls=(
+        reads(news()) + [validate(cfg_dir), shutdown(), poll(news(flags='---s--')), poll(news(flags='-----d')),
+                         poll(), create(cfg_dir), poll(news(disks=both))] + reads(news(disks=both))))
+    assert failed is False
+    assert actions(result) == ['write_config', 'restart']
+    assert ['xl', 'destroy', 'news'] not in seen
+    assert clock.slept == [1.0, 1.0, 1.0]   # two polls while it goes, then boot_settle
+
+
+def test_restart_destroys_a_domain_kept_after_shutdown(cfg_dir, clock):
+    (cfg_dir / 'news.cfg').write_text(NEWS_CFG)
+    disks = ['phy:vg/news-root,sda1,w', 'phy:vg/news-swap,sda2,w']
+    both = (('vg/news-root', 'sda1', 1), ('vg/news-swap', 'sda2', 1))
+    kept = [poll(news(flags='---s--'))] * 31
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir, disks=disks, restart='if_needed'), calls=(
+        reads(news()) + [validate(cfg_dir), shutdown()] + kept
+        + [Call(['xl', 'destroy', 'news']), create(cfg_dir), poll(news(disks=both))] + reads(news(disks=both))))
+    assert failed is False
+    assert actions(result) == ['write_config', 'restart']
+    assert seen.count(['xl', 'destroy', 'news']) == 1
+    assert sum(clock.slept) == 31.0   # 30 s for it to go, then boot_settle
+
+
+def test_stop_leaves_a_domain_kept_after_shutdown(cfg_dir, clock):
+    (cfg_dir / 'news.cfg').write_text(NEWS_CFG)
+    kept = [poll(news(flags='---s--'))] * 31
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir, state='stopped'), calls=(
+        reads(news()) + [shutdown()] + kept + reads(news(flags='---s--'))))
+    assert failed is False
+    assert actions(result) == ['shutdown']
+    assert ['xl', 'destroy', 'news'] not in seen
+
+
 def test_paused_domain_restart_unpauses_first(cfg_dir):
     (cfg_dir / 'news.cfg').write_text(NEWS_CFG)
     result, failed, seen = run_module(xen_domain.main, args(cfg_dir, kernel='/boot/vmlinuz-new', restart='if_needed',
                                                             state='paused'), calls=(
-        reads(news(flags='--p---')) + [validate(cfg_dir), Call(['xl', 'unpause', 'news']), shutdown(),
+        reads(news(flags='--p---')) + [validate(cfg_dir), Call(['xl', 'unpause', 'news']), shutdown(), poll(),
                                        create(cfg_dir), poll(news(kernel='/boot/vmlinuz-new')),
                                        Call(['xl', 'pause', 'news'])]
         + reads(news(kernel='/boot/vmlinuz-new', flags='--p---'))))
@@ -587,7 +626,7 @@ def test_batch_reads_host_state_once(cfg_dir):
     old = dom('old', 9, macs=('00:16:3e:00:00:09',))
     result, failed, seen = run_module(
         xen_domain.main, dict(domains=entries, config_dir=str(cfg_dir), boot_settle=0),
-        calls=reads(mail, old) + [validate(cfg_dir, 'web'), shutdown('old')] + reads(mail))
+        calls=reads(mail, old) + [validate(cfg_dir, 'web'), shutdown('old'), poll(mail)] + reads(mail))
     assert failed is False
     assert seen.count(LIST_LONG) == 2   # once before, once after the changes
     assert [d['name'] for d in result['domains']] == ['web', 'mail', 'old']
@@ -952,7 +991,8 @@ def test_lab_batch_stop_news_remove_web(lab_dir):
     entries[0] = dict((k, v) for k, v in entries[0].items() if v is not None)
     after = lab_run('xl_list.json')['stdout'].splitlines()
     result, failed, seen = run_module(xen_domain.main, dict(domains=entries, config_dir=str(lab_dir)), calls=(
-        lab_reads() + [lab_validate(lab_dir, 'news'), shutdown('news'), shutdown('web'),
+        lab_reads() + [lab_validate(lab_dir, 'news'), shutdown('news'), Call(LIST, out='\n'.join(after[:2]) + '\n'),
+                       shutdown('web'), Call(LIST, out='\n'.join(after[:2]) + '\n'),
                        Call(LIST_LONG, out='[\n]\n'), Call(LIST, out='\n'.join(after[:2]) + '\n')]))
     assert failed is False
     assert [actions(d) for d in result['domains']] == [['write_config', 'shutdown'], ['shutdown', 'remove_config']]

@@ -1,0 +1,127 @@
+"""Helpers shared by the lab tests: drive hypervisor/lab, run commands and modules on a lab host.
+
+pytest puts this directory on sys.path (rootdir-relative "prepend" import), so the tests do
+``import labkit``. Every call returns what it saw; ``must`` turns a failure into a test failure
+with the command's output tail.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LAB = os.path.join(REPO, "hypervisor", "lab")
+SCRIPTS = os.path.join(REPO, "hypervisor", "scripts")
+COLLECTIONS = os.path.join(REPO, ".tmp", "collections")
+BIN = os.path.dirname(sys.executable)
+
+
+def skip_unless_enabled():
+    """XENOPS_LAB=skip skips every lab test explicitly; otherwise a lab that cannot run fails."""
+    if os.environ.get("XENOPS_LAB", "") == "skip":
+        pytest.skip("XENOPS_LAB=skip", allow_module_level=True)
+
+
+def ensure_collection():
+    """The collection symlink under .tmp/collections that ANSIBLE_COLLECTIONS_PATH points at."""
+    link = os.path.join(COLLECTIONS, "ansible_collections", "xenops", "xen")
+    if not os.path.exists(link):
+        subprocess.run(["make", "-C", REPO, "collection"], check=True, stdout=subprocess.DEVNULL)
+
+
+class Lab(object):
+    """One lab run directory (None: the default one, hypervisor/.run) and one host in it."""
+
+    def __init__(self, run_dir=None, host="lab1", pipelining=True):
+        self.run_dir = run_dir
+        self.host = host
+        self.pipelining = pipelining
+
+    def env(self):
+        env = dict(os.environ)
+        if self.run_dir:
+            env["XENOPS_LAB_RUN_DIR"] = self.run_dir
+        env["ANSIBLE_COLLECTIONS_PATH"] = COLLECTIONS
+        env["ANSIBLE_NOCOLOR"] = "1"
+        env["ANSIBLE_HOST_KEY_CHECKING"] = "False"
+        if self.pipelining:
+            env["ANSIBLE_PIPELINING"] = "True"
+        return env
+
+    def lab(self, *args, input=None, timeout=1800):
+        """Run ``hypervisor/lab ARGS``: (rc, stdout and stderr)."""
+        proc = subprocess.run([LAB] + list(args), input=input, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              stdin=None if input is not None else subprocess.DEVNULL, timeout=timeout,
+                              env=self.env(), check=False)
+        return proc.returncode, proc.stdout.decode("utf-8", "replace")
+
+    def ssh(self, cmd, input=None, timeout=900):
+        """Run a shell command on the host: (rc, output)."""
+        return self.lab("ssh", self.host, "--", cmd, input=input, timeout=timeout)
+
+    def must(self, cmd, input=None, timeout=900):
+        """Run a shell command on the host; fail the test unless it exits 0. Returns its output."""
+        return must(self.ssh(cmd, input=input, timeout=timeout), cmd)
+
+    def push(self, script, remote):
+        """Copy one of hypervisor/scripts to the host as an executable."""
+        with open(os.path.join(SCRIPTS, script), "rb") as fh:
+            self.must("mkdir -p %s && cat > %s && chmod 0755 %s" % (os.path.dirname(remote), remote, remote),
+                      input=fh.read())
+
+    def is_dom0(self):
+        return self.ssh("grep -q control_d /proc/xen/capabilities 2>/dev/null && xl info >/dev/null")[0] == 0
+
+    def inventory(self, path):
+        must(self.lab("inventory", path), "hypervisor/lab inventory " + path)
+        return path
+
+    def module(self, inventory, name, args, check=False, diff=False, timeout=900):
+        """Run one module on the host with ad-hoc ``ansible -t DIR`` (its result is written as JSON).
+
+        Returns (result dict, seconds, what ansible printed). The written result carries no
+        ``failed``, warnings or diff: ``failed`` is set here from ansible's exit code, the warnings
+        and the diff are in the printed text.
+        """
+        tree = tempfile.mkdtemp(prefix="xenops-lab-module-")
+        argv = [os.path.join(BIN, "ansible"), self.host, "-i", inventory, "-t", tree, "-m", name,
+                "-a", json.dumps(args)]
+        argv += ["--check"] if check else []
+        argv += ["--diff"] if diff else []
+        started = time.time()
+        proc = subprocess.run(argv, env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              timeout=timeout, check=False)
+        seconds = time.time() - started
+        try:
+            with open(os.path.join(tree, self.host)) as fh:
+                result = json.load(fh)
+        except (OSError, ValueError):
+            result = None
+        finally:
+            shutil.rmtree(tree, ignore_errors=True)
+        printed = proc.stdout.decode("utf-8", "replace")
+        if result is None or "unreachable" in result:
+            pytest.fail("ansible wrote no result for %s (rc=%d):\n%s" % (name, proc.returncode, printed[-3000:]))
+        result["failed"] = proc.returncode != 0
+        return result, seconds, printed
+
+    def playbook(self, inventory, playbook, *extra, timeout=5400):
+        """Run ansible-playbook: (rc, output)."""
+        argv = [os.path.join(BIN, "ansible-playbook"), "-i", inventory, playbook] + list(extra)
+        proc = subprocess.run(argv, env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              stdin=subprocess.DEVNULL, timeout=timeout, check=False)
+        return proc.returncode, proc.stdout.decode("utf-8", "replace")
+
+
+def must(result, what):
+    """(rc, output) of a command: fail the test with the output tail unless rc is 0."""
+    rc, out = result
+    if rc != 0:
+        pytest.fail("%s failed (rc=%d):\n%s" % (what, rc, out[-4000:]))
+    return out
