@@ -72,8 +72,10 @@ molecule-%: venv collection
 demo: venv collection
 	hypervisor/lab up
 	hypervisor/lab inventory .tmp/lab-inventory.yml
-	$(BIN)/ansible-playbook -i playbooks/inventory/lab.yml -i .tmp/lab-inventory.yml playbooks/site.yml
-	$(BIN)/ansible-playbook -i playbooks/inventory/lab.yml -i .tmp/lab-inventory.yml playbooks/demo-show.yml
+	ANSIBLE_PIPELINING=True $(BIN)/ansible-playbook -i playbooks/inventory/lab.yml -i .tmp/lab-inventory.yml \
+	  playbooks/site.yml
+	ANSIBLE_PIPELINING=True $(BIN)/ansible-playbook -i playbooks/inventory/lab.yml -i .tmp/lab-inventory.yml \
+	  playbooks/demo-show.yml
 
 clean:
 	rm -rf .tmp

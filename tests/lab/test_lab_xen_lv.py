@@ -71,6 +71,8 @@ def vg():
     must(cleanup)
     must("truncate -s 1G %s && d=$(losetup --find --show %s) && pvcreate -q $d && vgcreate -q -s 4M %s $d"
          % (IMG, IMG, VG))
+    must("command -v mkfs.xfs >/dev/null || (apt-get update -qq && "
+         "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xfsprogs)")
     tools = must("for t in mkfs.xfs xfs_growfs; do command -v $t >/dev/null && echo $t; done; true").split()
     yield {"xfs": "mkfs.xfs" in tools}
     must(cleanup)
