@@ -15,56 +15,35 @@ Timings go to .tmp/lab-grub-fault/timings.json.
 import json
 import os
 import re
-import subprocess
-import sys
 import time
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-LAB = os.path.join(REPO, "hypervisor", "lab")
-RUN_DIR = os.path.join(REPO, ".tmp", "lab-grub-fault")
-HOST = "lab1"
+import labkit
 
-if os.environ.get("XENOPS_LAB", "") == "skip":
-    pytest.skip("XENOPS_LAB=skip", allow_module_level=True)
+labkit.skip_unless_enabled()
 
-
-def _env():
-    env = dict(os.environ)
-    env["XENOPS_LAB_RUN_DIR"] = RUN_DIR
-    env["ANSIBLE_COLLECTIONS_PATH"] = os.path.join(REPO, ".tmp", "collections")
-    env["ANSIBLE_NOCOLOR"] = "1"
-    return env
+RUN_DIR = os.path.join(labkit.REPO, ".tmp", "lab-grub-fault")
+LAB = labkit.Lab(run_dir=RUN_DIR, pipelining=False)
+HOST = LAB.host
+must = labkit.must
 
 
 def lab(*args, timeout=1800):
-    proc = subprocess.run([LAB] + list(args), check=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          stdin=subprocess.DEVNULL, timeout=timeout, env=_env())
-    return proc.returncode, proc.stdout.decode("utf-8", "replace")
-
-
-def must(result, what):
-    rc, out = result
-    if rc != 0:
-        pytest.fail("%s failed (rc=%d):\n%s" % (what, rc, out[-4000:]))
-    return out
+    return LAB.lab(*args, timeout=timeout)
 
 
 def ssh(cmd, timeout=300):
-    return must(lab("ssh", HOST, "--", cmd, timeout=timeout), cmd)
+    return LAB.must(cmd, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
 def lab_host():
     os.makedirs(RUN_DIR, exist_ok=True)
-    link = os.path.join(REPO, ".tmp", "collections", "ansible_collections", "xenops", "xen")
-    if not os.path.exists(link):
-        subprocess.run(["make", "-C", REPO, "collection"], check=True, stdout=subprocess.DEVNULL)
+    labkit.ensure_collection()
     t0 = time.time()
     must(lab("up", "--hosts", "1"), "lab up")
-    inventory = os.path.join(RUN_DIR, "inventory.yml")
-    must(lab("inventory", inventory), "lab inventory")
+    inventory = LAB.inventory(os.path.join(RUN_DIR, "inventory.yml"))
     yield {"inventory": inventory, "up_seconds": time.time() - t0}
     lab("down", "--wipe")
 
@@ -72,22 +51,17 @@ def lab_host():
 def test_impossible_xen_cmdline_falls_back_to_the_old_kernel(lab_host):
     kernel_before = ssh("uname -r").strip()
     boot_before = ssh("cat /proc/sys/kernel/random/boot_id").strip()
-    playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
     extra = {"grub_xen_dom0_mem": "16M,max:16M", "storage_pvs": []}
     t0 = time.time()
-    proc = subprocess.run(
-        [playbook, "-i", os.path.join(REPO, "playbooks", "inventory", "lab.yml"),
-         "-i", lab_host["inventory"], os.path.join(REPO, "playbooks", "site.yml"),
-         "-e", json.dumps(extra), "-v"],
-        check=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        timeout=3600, env=_env(), cwd=REPO)
+    rc, out = LAB.playbook(os.path.join(labkit.REPO, "playbooks", "inventory", "lab.yml"),
+                           os.path.join(labkit.REPO, "playbooks", "site.yml"),
+                           "-i", lab_host["inventory"], "-e", json.dumps(extra), "-v", timeout=3600)
     play_seconds = time.time() - t0
-    out = proc.stdout.decode("utf-8", "replace")
     with open(os.path.join(RUN_DIR, "fault-play.log"), "w") as fh:
         fh.write(out)
 
     # the play fails, with the reason
-    assert proc.returncode != 0, out[-4000:]
+    assert rc != 0, out[-4000:]
     assert "Xen did not come up" in out, out[-4000:]
     assert "never reached dom0 user space" in out, out[-4000:]
     assert "dom0_mem=16M,max:16M" in out
