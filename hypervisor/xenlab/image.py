@@ -356,8 +356,16 @@ class Image:
         log("first boot done in %.0f s" % (time.time() - t0))
 
 
+# -smap: Xen's PV dom0 crashes on SMAP under TCG; -rdtscp: PVH guests need it off;
+# -xsave: with XSAVE (and so AVX/AVX2, which QEMU 7.2's TCG emulates) processes in
+# dom0 and the domUs died at random once several domains ran (glibc heap corruption
+# in xl, "unable to XZ decompress kernel" in libxc, systemd segfaulting in libc);
+# without it Xen and the guests save FPU state with FXSAVE and glibc uses SSE2.
+CPU = "max,-smap,-rdtscp,-xsave"
+
+
 def base_qemu_args(memory, smp=2):
-    return ["-machine", "pc", "-accel", "tcg,thread=multi", "-cpu", "max,-smap,-rdtscp",
+    return ["-machine", "pc", "-accel", "tcg,thread=multi", "-cpu", CPU,
             "-smp", str(smp), "-m", str(memory), "-display", "none", "-vga", "none"]
 
 
