@@ -25,6 +25,7 @@ STATES = ('running', 'present', 'stopped', 'paused', 'absent')
 TYPES = ('pvh', 'pv', 'hvm')
 DISK_TYPES = ('lvm', 'file', 'phy')
 FSTYPES = ('ext4', 'xfs', 'swap', 'none')
+DEVICE_TIMEOUT = 'x-systemd.device-timeout=5min'
 ROOT_FSTYPES = ('ext4', 'xfs')
 RESTART = ('never', 'if_needed')
 
@@ -391,11 +392,15 @@ def domain_plan(domains, defaults=None, subnet=None, reserved=None, method='name
             if disk is root:
                 continue
             if disk['fstype'] == 'swap':
-                fstab.append({'device': disk['guest_device'], 'mount': 'none', 'fstype': 'swap', 'options': 'sw',
-                              'pass': 0})
+                # systemd gives up on a device after 90 s; a domain on a busy host can take longer to see its disks
+                fstab.append({'device': disk['guest_device'], 'mount': 'none', 'fstype': 'swap',
+                              'options': 'sw,' + DEVICE_TIMEOUT, 'pass': 0})
             elif disk['mount'] and disk['fstype'] in ROOT_FSTYPES:
+                options = disk['options']
+                if 'x-systemd.device-timeout' not in options:
+                    options += ',' + DEVICE_TIMEOUT
                 fstab.append({'device': disk['guest_device'], 'mount': disk['mount'], 'fstype': disk['fstype'],
-                              'options': disk['options'], 'pass': 2})
+                              'options': options, 'pass': 2})
         hostname = dom.get('hostname') or name
         dns_domain = dom.get('dns_domain', defaults.get('dns_domain')) or ''
         keys = dom.get('root_ssh_keys', defaults.get('root_ssh_keys')) or []

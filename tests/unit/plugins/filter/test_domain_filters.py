@@ -106,7 +106,9 @@ def test_full_domain():
                               'size': '1G', 'fstype': 'xfs', 'label': ''}]
     root = out['roots'][0]
     assert [e['mount'] for e in root['fstab']] == ['/', 'none', '/var/spool/news']
-    assert root['fstab'][1] == {'device': '/dev/xvdb', 'mount': 'none', 'fstype': 'swap', 'options': 'sw', 'pass': 0}
+    assert root['fstab'][1] == {'device': '/dev/xvdb', 'mount': 'none', 'fstype': 'swap',
+                                'options': 'sw,x-systemd.device-timeout=5min', 'pass': 0}
+    assert root['fstab'][2]['options'] == 'defaults,x-systemd.device-timeout=5min'
     assert root['networks'] == [
         {'index': 0, 'names': ['enX0', 'eth0'], 'address': '192.0.2.10/25', 'ip': '192.0.2.10', 'gateway': '192.0.2.1'},
         {'index': 1, 'names': ['enX1', 'eth1'], 'dhcp': True},
