@@ -6,7 +6,7 @@
 
 Needs a running lab host that is already a Xen host (playbooks/site.yml applied).
 Replaces xen_domains (extra vars) by N benchmark domains noop-01..noop-N (LVM root
-of 512M, 96 MiB each, on xenbr0), converges them once, then runs the same play
+of 512M, 192 MiB each, on xenbr0), converges them once, then runs the same play
 again twice (the no-op re-runs, which must report changed=0) and once with an
 empty domain list (the fixed cost of the play on a host). The cost per domain is
 (no-op time - empty time) / N. Afterwards the domains and their volumes are
@@ -25,7 +25,7 @@ import benchlib
 def domains(count, state, osname):
     result = []
     for index in range(1, count + 1):
-        dom = {'name': 'noop-%02d' % index, 'state': state, 'memory': 96, 'vcpus': 1, 'purge_disks': True,
+        dom = {'name': 'noop-%02d' % index, 'state': state, 'memory': 192, 'vcpus': 1, 'purge_disks': True,
                'disks': [{'function': 'root', 'size': '512M', 'fstype': 'ext4'}],
                'vifs': [{'bridge': 'xenbr0', 'ip': '192.0.2.%d/24' % (100 + index)}]}
         if osname == 'none':

@@ -31,7 +31,7 @@ ADDRESSES = {'bench1': '192.0.2.201', 'bench2': '192.0.2.202'}
 
 
 def domain(name, state='running'):
-    return {'name': name, 'state': state, 'memory': 128, 'vcpus': 1, 'purge_disks': True,
+    return {'name': name, 'state': state, 'memory': 192, 'vcpus': 1, 'purge_disks': True,
             'disks': [{'function': 'root', 'size': '1G', 'fstype': 'ext4'}],
             'vifs': [{'bridge': 'xenbr0', 'ip': ADDRESSES[name] + '/24', 'gateway': '192.0.2.1'}]}
 
