@@ -20,12 +20,22 @@ LAB = os.path.join(REPO, "hypervisor", "lab")
 SCRIPTS = os.path.join(REPO, "hypervisor", "scripts")
 COLLECTIONS = os.path.join(REPO, ".tmp", "collections")
 BIN = os.path.dirname(sys.executable)
+# Boot files of the busybox test domains on a lab dom0 (hypervisor/scripts/make-busybox-initramfs.sh).
+BUSYBOX_KERNEL = "/var/lib/xenops-lab/vmlinuz"
+BUSYBOX_RAMDISK = "/var/lib/xenops-lab/busybox-initramfs.cpio.gz"
 
 
 def skip_unless_enabled():
     """XENOPS_LAB=skip skips every lab test explicitly; otherwise a lab that cannot run fails."""
     if os.environ.get("XENOPS_LAB", "") == "skip":
         pytest.skip("XENOPS_LAB=skip", allow_module_level=True)
+
+
+def busybox_cfg(name, *lines):
+    """xl config of a busybox PV test domain (96 MiB, 1 vCPU), with ``lines`` appended."""
+    return "".join(line + "\n" for line in [
+        'name = "%s"' % name, 'type = "pv"', 'kernel = "%s"' % BUSYBOX_KERNEL, 'ramdisk = "%s"' % BUSYBOX_RAMDISK,
+        'extra = "console=hvc0 quiet"', "memory = 96", "vcpus = 1"] + list(lines))
 
 
 def ensure_collection():

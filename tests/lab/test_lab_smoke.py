@@ -10,57 +10,25 @@ XENOPS_LAB=fresh wipes the lab's disks first (`lab down --wipe`) and installs Xe
 
 import json
 import os
-import subprocess
 import time
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-LAB = os.path.join(REPO, "hypervisor", "lab")
-SCRIPTS = os.path.join(REPO, "hypervisor", "scripts")
-HOST = "lab1"
+import labkit
+
+LAB = labkit.Lab()
+HOST = LAB.host
 SNAPSHOT = "xen-ready"
 MODE = os.environ.get("XENOPS_LAB", "")
 
-if MODE == "skip":
-    pytest.skip("XENOPS_LAB=skip", allow_module_level=True)
+labkit.skip_unless_enabled()
 
-DOMU_CFG = """name = "smoke"
-type = "pv"
-kernel = "/var/lib/xenops-lab/vmlinuz"
-ramdisk = "/var/lib/xenops-lab/busybox-initramfs.cpio.gz"
-extra = "console=hvc0 quiet"
-memory = 96
-vcpus = 1
-"""
-
-
-def lab(*args, input=None, timeout=1800):
-    proc = subprocess.run([LAB] + list(args), input=input, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, timeout=timeout,
-                          stdin=None if input is not None else subprocess.DEVNULL, check=False)
-    return proc.returncode, proc.stdout.decode("utf-8", "replace")
-
-
-def ssh(cmd, input=None, timeout=900):
-    return lab("ssh", HOST, "--", cmd, input=input, timeout=timeout)
-
-
-def must(result, what):
-    rc, out = result
-    if rc != 0:
-        pytest.fail("%s failed (rc=%d):\n%s" % (what, rc, out[-4000:]))
-    return out
-
-
-def push(name, remote):
-    with open(os.path.join(SCRIPTS, name), "rb") as fh:
-        must(ssh("mkdir -p /usr/local/sbin && cat > %s && chmod 0755 %s" % (remote, remote),
-                 input=fh.read()), "copy " + name)
-
-
-def is_dom0():
-    return ssh("grep -q control_d /proc/xen/capabilities 2>/dev/null && xl info >/dev/null")[0] == 0
+DOMU_CFG = labkit.busybox_cfg("smoke")
+lab = LAB.lab
+ssh = LAB.ssh
+must = labkit.must
+push = LAB.push
+is_dom0 = LAB.is_dom0
 
 
 def snapshots():

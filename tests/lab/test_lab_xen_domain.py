@@ -27,11 +27,10 @@ from ansible_collections.xenops.xen.plugins.module_utils._domain import stable_m
 LAB = labkit.Lab()
 INVENTORY = os.path.join(labkit.REPO, ".tmp", "lab-xen-domain-inventory.yml")
 MODULE = "xenops.xen.xen_domain"
-STATE_DIR = "/var/lib/xenops-lab"
 BRIDGE = "xenbrt"
 DATA = "/var/tmp/xenops-dt-a-data.img"
 FIXED_MAC = "00:16:3e:0a:0b:0c"
-BASE = {"type": "pv", "kernel": STATE_DIR + "/vmlinuz", "ramdisk": STATE_DIR + "/busybox-initramfs.cpio.gz",
+BASE = {"type": "pv", "kernel": labkit.BUSYBOX_KERNEL, "ramdisk": labkit.BUSYBOX_RAMDISK,
         "boot_settle": 5}
 A = dict(BASE, name="dt-a", extra="console=hvc0 quiet", memory=128, maxmem=160, vcpus=1, maxvcpus=2,
          vifs=[{"bridge": BRIDGE}], autostart=True)
@@ -144,10 +143,10 @@ def test_hand_edited_file_with_the_same_meaning_is_no_change():
 name='dt-b'; type='pv'
 memory = 0x60  # 96 MiB
 vcpus=1
-kernel='%s/vmlinuz'; ramdisk = '%s/busybox-initramfs.cpio.gz'
+kernel='%s'; ramdisk = '%s'
 extra = 'console=hvc0 quiet xenops_ignore_shutdown'
 vif = [ 'bridge=%s,mac=%s' ]
-""" % (STATE_DIR, STATE_DIR, BRIDGE, FIXED_MAC)
+""" % (labkit.BUSYBOX_KERNEL, labkit.BUSYBOX_RAMDISK, BRIDGE, FIXED_MAC)
     LAB.must("cat > /etc/xen/dt-b.cfg", input=edited.encode())
     result, _ignored, _ignored = xen_domain(B)
     ok(result)

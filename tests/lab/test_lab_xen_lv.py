@@ -22,23 +22,14 @@ VG = "vg_lvtest"
 IMG = "/var/tmp/xenops-lvtest.img"
 INVENTORY = os.path.join(labkit.REPO, ".tmp", "lab-lvtest-inventory.yml")
 DOMU = "lvtest"
-DOMU_CFG = """name = "%s"
-type = "pv"
-kernel = "/var/lib/xenops-lab/vmlinuz"
-ramdisk = "/var/lib/xenops-lab/busybox-initramfs.cpio.gz"
-extra = "console=hvc0 quiet"
-memory = 96
-vcpus = 1
-disk = ["phy:/dev/mapper/%s-t--raw,xvda,w"]
-""" % (DOMU, VG)
+DOMU_CFG = labkit.busybox_cfg(DOMU, 'disk = ["phy:/dev/mapper/%s-t--raw,xvda,w"]' % VG)
 
 MIB = 1024 ** 2
 ssh = LAB.ssh
 must = LAB.must
 
 
-def lab(*args, **kwargs):
-    return LAB.lab(*args, **kwargs)
+lab = LAB.lab
 
 
 def xen_lv(args, check=False, diff=False):
@@ -172,7 +163,7 @@ def start_domain():
 
 
 def test_shrink_and_remove_refused_while_a_domain_uses_the_volume(vg):
-    must("test -e /var/lib/xenops-lab/vmlinuz && test -e /var/lib/xenops-lab/busybox-initramfs.cpio.gz")
+    must("test -e %s && test -e %s" % (labkit.BUSYBOX_KERNEL, labkit.BUSYBOX_RAMDISK))
     must("cat > /etc/xen/%s.cfg" % DOMU, input=DOMU_CFG.encode())
     try:
         start_domain()
