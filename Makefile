@@ -4,6 +4,7 @@
 #   make lab-e2e     molecule scenario `domains`: site.yml end to end on a fresh lab host
 #   make unit        unit tests only
 #   make lint        ansible-lint (production profile) and ansible-test sanity
+#   make lab-source  Xen built from source by roles/hypervisor on a lab host (hours under TCG)
 #   make lab-faults  fault tests on the lab (broken Xen command line, cut-off bridge change)
 #   make demo        boot the lab, run site.yml against it, show the running domUs
 SHELL := /bin/bash
@@ -18,7 +19,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PYTHONPATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: test unit lint ansible-lint sanity lab-test lab-smoke lab-e2e lab-faults molecule-% demo venv collection clean
+.PHONY: test unit lint ansible-lint sanity lab-test lab-smoke lab-e2e lab-faults lab-source molecule-% demo venv collection clean
 
 test: lint unit lab-test
 
@@ -65,6 +66,10 @@ lab-smoke: venv collection
 
 lab-faults: venv collection
 	$(BIN)/python -m pytest -v -p no:cacheprovider tests/lab/test_grub_first_boot_fault.py tests/lab/test_network_rollback.py
+
+# Xen built from source by roles/hypervisor on a lab host (slow under TCG: not in make test)
+lab-source: venv collection
+	$(BIN)/python -m pytest -v -p no:cacheprovider tests/lab/test_lab_xen_source.py
 
 molecule-%: venv collection
 	$(BIN)/molecule test -s $*
