@@ -1,7 +1,7 @@
 # xenops.xen: one entry point for setup, tests and the demo.
-#   make test        everything CI runs: lint, sanity, unit, and on a real Xen lab host
-#                    the smoke test
-#   make lab-e2e     molecule scenario `domains`: site.yml end to end on a fresh lab host
+#   make test        everything CI runs: lint, sanity, unit, then on real Xen lab hosts
+#                    (two VMs at once) the smoke and module tests and the end-to-end scenario
+#   make lab-e2e     molecule default scenario: site.yml end to end on a fresh lab host
 #   make unit        unit tests only
 #   make lint        ansible-lint (production profile) and ansible-test sanity
 #   make lab-source  Xen built from source by roles/hypervisor on a lab host (hours under TCG)
@@ -52,10 +52,13 @@ sanity: venv
 
 lint: ansible-lint sanity
 
-lab-test: lab-smoke
+# The two lab suites run at the same time, each on its own lab VM; each one's output
+# is printed when it ends.
+lab-test: venv collection
+	$(MAKE) -j2 --output-sync=target lab-smoke lab-e2e
 
 # site.yml end to end on a fresh lab host: host roles, Xen boot, domains
-lab-e2e: molecule-domains
+lab-e2e: molecule-default
 
 # the lab's smoke test (Xen installed by a script, a busybox PV domU), then the
 # modules xen_domain and xen_lv on that real dom0

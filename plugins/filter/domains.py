@@ -343,6 +343,8 @@ def domain_plan(domains, defaults=None, subnet=None, reserved=None, method='name
         for key in PASSTHROUGH:
             if dom.get(key) is not None:
                 entry[key] = dom[key]
+        if 'boot_settle' not in entry and defaults.get('boot_settle') is not None:
+            entry['boot_settle'] = _int(defaults['boot_settle'], where + ': boot_settle (the default)', minimum=0)
         root = None
         if disks:
             root = next((d for d in disks if d['function'] == 'root'), disks[0])

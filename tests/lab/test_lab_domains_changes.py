@@ -1,7 +1,7 @@
 """Inventory changes to a running domain, through playbooks/domains.yml on the lab.
 
 Needs a lab host on which playbooks/site.yml has run with the lab inventory (`make demo`,
-or the molecule scenario `domains` with `molecule converge -s domains`): domain `web` of
+or the molecule default scenario with `molecule converge`): domain `web` of
 playbooks/inventory/host_vars/lab1.yml running. XENOPS_LAB_RUN_DIR selects the lab.
 The test overrides xen_domains with extra vars (the inventory's list, with web changed):
 

@@ -258,3 +258,12 @@ def test_debian_mirror_one_line():
 
 def test_debian_mirror_none():
     assert debian_mirror([]) == {'mirror': '', 'security_mirror': ''}
+
+
+def test_boot_settle_default_and_override():
+    out = domain_plan([{'name': 'a'}, {'name': 'b', 'boot_settle': 0}], dict(DEFAULTS, boot_settle='15'))
+    assert [d.get('boot_settle') for d in out['domains']] == [15, 0]
+    # without a default, xen_domain's own applies
+    assert 'boot_settle' not in plan([{'name': 'a'}])['domains'][0]
+    with pytest.raises(AnsibleFilterError, match='boot_settle'):
+        domain_plan([{'name': 'a'}], dict(DEFAULTS, boot_settle='soon'))
