@@ -41,7 +41,9 @@ def xl_list(host):
 @pytest.mark.parametrize('name, memory', [('web', 256), ('mail', 192)])
 def test_domain_runs_with_its_memory_and_vcpus(xl_list, name, memory):
     row = xl_list[name]
-    assert row['state'].strip('-') in ('r', 'b')
+    # alive: running, blocked, or (no flag) runnable and waiting for a CPU at that instant,
+    # which a busy host shows now and then; not paused, shut down, crashed or dying
+    assert set(row['state'].replace('-', '')) <= {'r', 'b'}, row
     assert memory - 16 <= row['mem'] <= memory
     assert row['vcpus'] == 1
 
