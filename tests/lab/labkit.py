@@ -88,6 +88,30 @@ class Lab(object):
     def is_dom0(self):
         return self.ssh("grep -q control_d /proc/xen/capabilities 2>/dev/null && xl info >/dev/null")[0] == 0
 
+    def busybox_boot_files(self, timeout=900):
+        """Install busybox-static and build the busybox initramfs (BUSYBOX_KERNEL, BUSYBOX_RAMDISK) on the host."""
+        self.push("make-busybox-initramfs.sh", "/usr/local/sbin/xenops-make-busybox-initramfs")
+        self.must("dpkg-query -W busybox-static >/dev/null 2>&1 || (apt-get update -qq && "
+                  "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static)", timeout=timeout)
+        self.must("/usr/local/sbin/xenops-make-busybox-initramfs")
+
+    def wait_domain_up(self, name, timeout):
+        """Poll ``xl list NAME`` every 2 s until its state has r or b, for at most ``timeout`` seconds.
+
+        Returns (the last state seen or None, the last ``xl list`` output).
+        """
+        state, out = None, ""
+        end = time.time() + timeout
+        while time.time() < end:
+            rc, out = self.ssh("xl list %s" % name)
+            lines = out.strip().splitlines()
+            if rc == 0 and len(lines) == 2:
+                state = lines[1].split()[4]
+                if "r" in state or "b" in state:
+                    break
+            time.sleep(2)
+        return state, out
+
     def inventory(self, path):
         must(self.lab("inventory", path), "hypervisor/lab inventory " + path)
         return path

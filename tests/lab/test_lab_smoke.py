@@ -92,25 +92,13 @@ def test_xl_info(xen_host):
 
 
 def test_pv_domu_runs(xen_host):
-    push("make-busybox-initramfs.sh", "/usr/local/sbin/xenops-make-busybox-initramfs")
-    must(ssh("dpkg-query -W busybox-static >/dev/null 2>&1 || (apt-get update -qq && "
-             "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static)"), "install busybox-static")
-    must(ssh("/usr/local/sbin/xenops-make-busybox-initramfs"), "build initramfs")
+    LAB.busybox_boot_files()
     must(ssh("cat > /etc/xen/smoke.cfg", input=DOMU_CFG.encode()), "write smoke.cfg")
     ssh("xl destroy smoke 2>/dev/null")
     t0 = time.time()
     must(ssh("xl create /etc/xen/smoke.cfg"), "xl create")
     try:
-        state = None
-        end = time.time() + 120
-        while time.time() < end:
-            rc, out = ssh("xl list smoke")
-            lines = out.strip().splitlines()
-            if rc == 0 and len(lines) == 2:
-                state = lines[1].split()[4]
-                if "r" in state or "b" in state:
-                    break
-            time.sleep(2)
+        state, out = LAB.wait_domain_up("smoke", 120)
         print("\ndomU smoke: state %r after %.0f s" % (state, time.time() - t0))
         assert state and ("r" in state or "b" in state), "domU state %r:\n%s" % (state, out)
         names = [l.split()[0] for l in must(ssh("xl list"), "xl list").splitlines()[1:]]

@@ -79,10 +79,7 @@ def dom0():
     if not LAB.is_dom0():
         pytest.fail("%s is not a Xen dom0 (run the smoke test or `hypervisor/lab restore xen-ready`)" % LAB.host)
     LAB.inventory(INVENTORY)
-    LAB.push("make-busybox-initramfs.sh", "/usr/local/sbin/xenops-make-busybox-initramfs")
-    LAB.must("dpkg-query -W busybox-static >/dev/null 2>&1 || (apt-get update -qq && "
-             "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static)")
-    LAB.must("/usr/local/sbin/xenops-make-busybox-initramfs")
+    LAB.busybox_boot_files()
     cleanup()
     LAB.must("ip link add %s type bridge && ip link set %s up && truncate -s 16M %s" % (BRIDGE, BRIDGE, DATA))
     yield

@@ -150,24 +150,12 @@ def test_source_build_boots_into_xen(lab_host, tarball_server):
 def test_busybox_domu_runs_under_the_built_toolstack(lab_host):
     if not LAB.is_dom0():
         pytest.fail("no dom0 (the converge test failed)")
-    LAB.push("make-busybox-initramfs.sh", "/usr/local/sbin/xenops-make-busybox-initramfs")
-    LAB.must("dpkg-query -W busybox-static >/dev/null 2>&1 || (apt-get update -qq && "
-             "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static)", timeout=1800)
-    LAB.must("/usr/local/sbin/xenops-make-busybox-initramfs")
+    LAB.busybox_boot_files(timeout=1800)
     LAB.must("cat > /etc/xen/srcbuild.cfg", input=labkit.busybox_cfg("srcbuild").encode())
     t0 = time.time()
     LAB.must("xl create /etc/xen/srcbuild.cfg")
     try:
-        state = None
-        end = time.time() + 180
-        while time.time() < end:
-            rc, out = LAB.ssh("xl list srcbuild")
-            lines = out.strip().splitlines()
-            if rc == 0 and len(lines) == 2:
-                state = lines[1].split()[4]
-                if "r" in state or "b" in state:
-                    break
-            time.sleep(2)
+        state, _out = LAB.wait_domain_up("srcbuild", 180)
         TIMINGS["domu_running"] = round(time.time() - t0)
         assert state and ("r" in state or "b" in state), "domU state %r" % state
         # its console reaches the busybox init (xenconsoled of the build logs guest consoles)
