@@ -5,6 +5,7 @@
 #   make unit        unit tests only
 #   make lint        ansible-lint (production profile) and ansible-test sanity
 #   make lab-source  Xen built from source by roles/hypervisor on a lab host (hours under TCG)
+#   make lab-kernel  a kernel built from source by roles/kernel, booted as a domU on the lab
 #   make lab-faults  fault tests on the lab (broken Xen command line, cut-off bridge change)
 #   make demo        boot the lab, run site.yml against it, show the running domUs
 SHELL := /bin/bash
@@ -19,7 +20,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PYTHONPATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: test unit lint ansible-lint sanity lab-test lab-smoke lab-e2e lab-faults lab-source molecule-% demo venv collection clean
+.PHONY: test unit lint ansible-lint sanity lab-test lab-smoke lab-e2e lab-faults lab-source lab-kernel molecule-% demo venv collection clean
 
 test: lint unit lab-test
 
@@ -73,6 +74,12 @@ lab-faults: venv collection
 # Xen built from source by roles/hypervisor on a lab host (slow under TCG: not in make test)
 lab-source: venv collection
 	$(BIN)/python -m pytest -v -p no:cacheprovider tests/lab/test_lab_xen_source.py
+
+# a kernel built from source by roles/kernel on the controller, installed on the lab dom0
+# and booted as a domU there (uses the default lab run directory, like lab-smoke)
+lab-kernel: venv collection
+	$(BIN)/python -m pytest -v -p no:cacheprovider tests/lab/test_lab_kernel_source.py; \
+	  rc=$$?; hypervisor/lab down; exit $$rc
 
 molecule-%: venv collection
 	$(BIN)/molecule test -s $*

@@ -88,6 +88,58 @@ class Lab(object):
     def is_dom0(self):
         return self.ssh("grep -q control_d /proc/xen/capabilities 2>/dev/null && xl info >/dev/null")[0] == 0
 
+    def snapshots(self):
+        """Snapshots of the running host (empty when it does not run)."""
+        rc, out = self.lab("status", "--json")
+        if rc != 0:
+            return []
+        try:
+            hosts = json.loads(out)
+        except ValueError:
+            return []
+        return [snap for h in hosts if h["name"] == self.host and h["running"] for snap in h["snapshots"]]
+
+    def xen_ready(self, snapshot="xen-ready", fresh=False):
+        """Bring the host up as a Xen dom0: restore ``snapshot``, reuse a running dom0, or install.
+
+        An install (hypervisor/scripts/install-xen.sh, reboot) takes the snapshot for the
+        next time. ``fresh`` wipes the host's disks first. Returns (how, timings in seconds).
+        """
+        timings = {}
+        t0 = time.time()
+        if fresh:
+            must(self.lab("down", "--wipe"), "hypervisor/lab down --wipe")
+        must(self.lab("up"), "hypervisor/lab up")
+        timings["up"] = time.time() - t0
+        how = None
+        if snapshot in self.snapshots():
+            t1 = time.time()
+            rc, out = self.lab("restore", snapshot, timeout=900)
+            if rc == 0 and self.is_dom0():
+                how = "restored"
+                timings["restore"] = time.time() - t1
+            else:
+                print("\nrestore of %s failed, installing Xen instead:\n%s" % (snapshot, out[-2000:]))
+        if how is None and self.is_dom0():
+            how = "reused"
+        if how is None:
+            how = "installed"
+            t1 = time.time()
+            self.push("install-xen.sh", "/usr/local/sbin/xenops-install-xen")
+            self.must("EXTRA_PACKAGES=busybox-static /usr/local/sbin/xenops-install-xen")
+            timings["xen_install"] = time.time() - t1
+            t2 = time.time()
+            must(self.lab("reboot", self.host, timeout=1200), "reboot into Xen")
+            timings["reboot_into_xen"] = time.time() - t2
+            if not self.is_dom0():
+                pytest.fail("%s did not boot as Xen dom0; console tail:\n%s"
+                            % (self.host, self.lab("console", self.host, "-n", "60")[1]))
+            t3 = time.time()
+            must(self.lab("snapshot", snapshot, timeout=900), "snapshot " + snapshot)
+            timings["snapshot"] = time.time() - t3
+        timings["total_setup"] = time.time() - t0
+        return how, timings
+
     def busybox_boot_files(self, timeout=900):
         """Install busybox-static and build the busybox initramfs (BUSYBOX_KERNEL, BUSYBOX_RAMDISK) on the host."""
         self.push("make-busybox-initramfs.sh", "/usr/local/sbin/xenops-make-busybox-initramfs")

@@ -8,7 +8,6 @@ cannot run, the test FAILS with the reason; set XENOPS_LAB=skip to skip it expli
 XENOPS_LAB=fresh wipes the lab's disks first (`lab down --wipe`) and installs Xen again.
 """
 
-import json
 import os
 import time
 
@@ -24,60 +23,14 @@ MODE = os.environ.get("XENOPS_LAB", "")
 labkit.skip_unless_enabled()
 
 DOMU_CFG = labkit.busybox_cfg("smoke")
-lab = LAB.lab
 ssh = LAB.ssh
 must = labkit.must
-push = LAB.push
-is_dom0 = LAB.is_dom0
-
-
-def snapshots():
-    rc, out = lab("status", "--json")
-    if rc != 0:
-        return []
-    try:
-        hosts = json.loads(out)
-    except ValueError:
-        return []
-    return [snap for h in hosts if h["name"] == HOST and h["running"] for snap in h["snapshots"]]
 
 
 @pytest.fixture(scope="module")
 def xen_host():
     """lab1 running Xen: restore the snapshot, reuse a running dom0, or install from scratch."""
-    timings = {}
-    t0 = time.time()
-    if MODE == "fresh":
-        must(lab("down", "--wipe"), "hypervisor/lab down --wipe")
-    must(lab("up"), "hypervisor/lab up")
-    timings["up"] = time.time() - t0
-    how = None
-    if SNAPSHOT in snapshots():
-        t1 = time.time()
-        rc, out = lab("restore", SNAPSHOT, timeout=900)
-        if rc == 0 and is_dom0():
-            how = "restored"
-            timings["restore"] = time.time() - t1
-        else:
-            print("\nrestore of %s failed, installing Xen instead:\n%s" % (SNAPSHOT, out[-2000:]))
-    if how is None and is_dom0():
-        how = "reused"
-    if how is None:
-        how = "installed"
-        t1 = time.time()
-        push("install-xen.sh", "/usr/local/sbin/xenops-install-xen")
-        must(ssh("EXTRA_PACKAGES=busybox-static /usr/local/sbin/xenops-install-xen"), "install-xen.sh")
-        timings["xen_install"] = time.time() - t1
-        t2 = time.time()
-        must(lab("reboot", HOST, timeout=1200), "reboot into Xen")
-        timings["reboot_into_xen"] = time.time() - t2
-        if not is_dom0():
-            pytest.fail("%s did not boot as Xen dom0; console tail:\n%s"
-                        % (HOST, lab("console", HOST, "-n", "60")[1]))
-        t3 = time.time()
-        must(lab("snapshot", SNAPSHOT, timeout=900), "snapshot " + SNAPSHOT)
-        timings["snapshot"] = time.time() - t3
-    timings["total_setup"] = time.time() - t0
+    how, timings = LAB.xen_ready(SNAPSHOT, fresh=MODE == "fresh")
     print("\nlab setup (%s): %s" % (how, ", ".join("%s %.0f s" % kv for kv in timings.items())))
     return timings
 
