@@ -7,6 +7,7 @@ with the command's output tail.
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -196,6 +197,13 @@ class Lab(object):
             pytest.fail("ansible wrote no result for %s (rc=%d):\n%s" % (name, proc.returncode, printed[-3000:]))
         result["failed"] = proc.returncode != 0
         return result, seconds, printed
+
+    def recap(self, out):
+        """The PLAY RECAP counts of the host in ansible-playbook output: {ok, changed, unreachable, failed}."""
+        found = re.search(r"^%s\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)" % self.host,
+                          out, re.M)
+        assert found, out[-3000:]
+        return {k: int(v) for k, v in zip(("ok", "changed", "unreachable", "failed"), found.groups())}
 
     def playbook(self, inventory, playbook, *extra, timeout=5400):
         """Run ansible-playbook: (rc, output)."""

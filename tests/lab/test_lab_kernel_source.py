@@ -115,13 +115,6 @@ def run_play(setup, log_name, *extra):
     return rc, out, seconds
 
 
-def recap(out):
-    found = re.search(r"^%s\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)" % LAB.host,
-                      out, re.M)
-    assert found, out[-3000:]
-    return {k: int(v) for k, v in zip(("ok", "changed", "unreachable", "failed"), found.groups())}
-
-
 def kernel_facts(out):
     found = re.search(r'XENOPS_KERNEL_FACTS (\{.*?\})"', out)
     assert found, out[-3000:]
@@ -136,7 +129,7 @@ def test_check_mode_changes_nothing(setup):
     rc, out, seconds = run_play(setup, "check.log", "--check")
     TIMINGS["check"] = seconds
     assert rc == 0, out[-6000:]
-    assert recap(out)["changed"] > 0, "check mode reported no change for a host without the build"
+    assert LAB.recap(out)["changed"] > 0, "check mode reported no change for a host without the build"
     assert built_kernels() == [], "check mode installed a kernel"
     assert LAB.ssh("test -e /var/lib/xenops-xen/kernel-source-build")[0] != 0, "check mode wrote the marker"
     assert not os.path.exists(BUILD_DIR), "check mode created the build directory on the build host"
@@ -205,5 +198,5 @@ def test_second_run_builds_nothing(setup):
     save_timings()
     assert rc == 0, out[-6000:]
     print("\nre-run: %d s" % seconds)
-    assert recap(out)["changed"] == 0, out[-6000:]
+    assert LAB.recap(out)["changed"] == 0, out[-6000:]
     assert LAB.must("stat -c %Y /var/lib/xenops-xen/kernel-source-build").strip() == marker_mtime

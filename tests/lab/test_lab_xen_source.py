@@ -113,13 +113,6 @@ def run_play(lab_host, tarball_server, log_name):
     return rc, out, seconds
 
 
-def recap(out):
-    found = re.search(r"^%s\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)" % LAB.host,
-                      out, re.M)
-    assert found, out[-3000:]
-    return {k: int(v) for k, v in zip(("ok", "changed", "unreachable", "failed"), found.groups())}
-
-
 def test_source_build_boots_into_xen(lab_host, tarball_server):
     rc, out, seconds = run_play(lab_host, tarball_server, "converge.log")
     TIMINGS["converge"] = seconds
@@ -178,7 +171,7 @@ def test_second_run_builds_nothing(lab_host, tarball_server):
     save_timings()
     assert rc == 0, out[-6000:]
     print("\nre-run: %d s" % seconds)
-    assert recap(out)["changed"] == 0, out[-6000:]
+    assert LAB.recap(out)["changed"] == 0, out[-6000:]
     # the build and install commands report changed whenever they run: changed=0 means
     # neither ran; the marker of the build is the same file
     assert LAB.must("stat -c %Y /var/lib/xenops-xen/xen-source-build").strip() == marker_mtime
