@@ -262,6 +262,14 @@ def cmd_down(args):
     rundir = _rundir()
     for host in vm.all_hosts(rundir):
         was = host.running()
+        if was and not args.wipe:
+            # stopping is pulling the plug: write the guest's dirty pages first, or the
+            # disk misses what the guest changed in its last seconds
+            try:
+                subprocess.run(host.ssh_argv() + ["sync"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, timeout=120, check=False)
+            except subprocess.TimeoutExpired:
+                log("%s: sync did not finish, stopping anyway" % host.name)
         host.stop()
         if was:
             print("%s: stopped" % host.name)

@@ -97,9 +97,11 @@ def setup():
            "playbook": playbook}
     save_timings()
     # GRUB's Xen entry would boot the tiny kernel as dom0: take it off the lab host again
-    LAB.ssh("dpkg-query -W -f='${Package}\\n' 'linux-image-*-xenops' 2>/dev/null"
-            " | xargs -r env DEBIAN_FRONTEND=noninteractive apt-get purge -y -q;"
-            " rm -f /var/lib/xenops-xen/kernel-source-build")
+    LAB.must("dpkg-query -W -f='${Package}\\n' 'linux-image-*-xenops' 2>/dev/null"
+             " | xargs -r env DEBIAN_FRONTEND=noninteractive apt-get purge -y -q"
+             " && rm -f /var/lib/xenops-xen/kernel-source-build", timeout=1800)
+    assert built_kernels() == [], "the built kernel is still in /boot"
+    assert LAB.ssh("grep -q -- '-xenops' /boot/grub/grub.cfg")[0] != 0, "grub.cfg still boots the built kernel"
 
 
 def run_play(setup, log_name, *extra):
