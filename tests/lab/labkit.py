@@ -144,7 +144,9 @@ class Lab(object):
     def busybox_boot_files(self, timeout=900):
         """Install busybox-static and build the busybox initramfs (BUSYBOX_KERNEL, BUSYBOX_RAMDISK) on the host."""
         self.push("make-busybox-initramfs.sh", "/usr/local/sbin/xenops-make-busybox-initramfs")
-        self.must("dpkg-query -W busybox-static >/dev/null 2>&1 || (apt-get update -qq && "
+        # dpkg-query -W also succeeds for a package dpkg merely knows of: ask for its status
+        self.must("dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' || "
+                  "(apt-get update -qq && "
                   "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static)", timeout=timeout)
         self.must("/usr/local/sbin/xenops-make-busybox-initramfs")
 

@@ -9,7 +9,8 @@ toolstack; a second run builds nothing and reports changed=0.
 
 Slow under QEMU without KVM (the build runs in the emulated VM): run it with
 ``make lab-source``; it is not part of ``make test``. Uses its own lab run directory
-(.tmp/lab-xen-source) and one VM. Timings go to .tmp/lab-xen-source/timings.json.
+(.tmp/lab-xen-source) and one VM, wiped before and after (XENOPS_LAB_KEEP=1: neither).
+Timings go to .tmp/lab-xen-source/timings.json.
 """
 
 import functools
@@ -78,11 +79,17 @@ def tarball_server():
         server.shutdown()
 
 
+# XENOPS_LAB_KEEP=1: start from the host this run directory already has (a build done by
+# an earlier run: the converge then only checks it) and keep it afterwards
+KEEP = os.environ.get("XENOPS_LAB_KEEP", "") == "1"
+
+
 @pytest.fixture(scope="module")
 def lab_host():
     os.makedirs(RUN_DIR, exist_ok=True)
     labkit.ensure_collection()
-    LAB.lab("down", "--wipe")
+    if not KEEP:
+        LAB.lab("down", "--wipe")
     t0 = time.time()
     must(LAB.lab("up", "--hosts", "1"), "lab up")
     TIMINGS["up"] = round(time.time() - t0)
@@ -92,7 +99,10 @@ def lab_host():
         fh.write(PLAYBOOK)
     yield {"inventory": inventory, "playbook": playbook}
     save_timings()
-    LAB.lab("down", "--wipe")
+    if KEEP:
+        LAB.lab("down")
+    else:
+        LAB.lab("down", "--wipe")
 
 
 def run_play(lab_host, tarball_server, log_name):
