@@ -4,7 +4,7 @@
 #   make lab-e2e     molecule default scenario: site.yml end to end on a fresh lab host
 #   make unit        unit tests only
 #   make lint        ansible-lint (production profile) and ansible-test sanity
-#   make lab-source  Xen built from source by roles/hypervisor on a lab host (hours under TCG)
+#   make lab-source  Xen built from source by roles/hypervisor on a lab host (~80 min under TCG)
 #   make lab-kernel  a kernel built from source by roles/kernel, booted as a domU on the lab
 #   make lab-faults  fault tests on the lab (broken Xen command line, cut-off bridge change)
 #   make demo        boot the lab, run site.yml against it, show the running domUs
