@@ -33,10 +33,13 @@ class CommandError(Exception):
         self.msg = msg
         super(CommandError, self).__init__(msg)
 
+    def output(self):
+        """What the command was and printed: the keys ``cmd``, ``rc``, ``stdout``, ``stderr`` of a failure result."""
+        return dict(cmd=self.cmd, rc=self.rc, stdout=self.stdout, stderr=self.stderr)
+
     def as_result(self):
         """Keyword arguments for ``module.fail_json``."""
-        return dict(msg=self.msg, cmd=self.cmd, rc=self.rc,
-                    stdout=self.stdout, stderr=self.stderr)
+        return dict(self.output(), msg=self.msg)
 
 
 class CommandResult(object):

@@ -3,28 +3,22 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Desired logical volumes, the planner and the diff (used by ``xen_lv``).
+"""The planner of ``xen_lv``: the LVM report and the desired volumes in, a :class:`Plan` out.
 
-The planner is pure: :func:`desired_volumes` turns module parameters into
-:class:`DesiredVolume` objects, :func:`probes` says what must be read besides
-the LVM report (blkid signatures, mounts, running domains), :func:`plan`
-compares and returns a :class:`Plan` of :class:`Action` objects.  Every check
-(names, volume groups, free space of the whole batch, shrink and removal
-safety) happens there, before anything changes.
-
-:func:`converge` drives a :class:`~._lvm.Lvm` service passed in: one LVM
-report, the probes the plan needs, then (outside check mode) the actions.
+:func:`probes` says what must be read besides the LVM report (blkid
+signatures, mounts, running domains), :func:`plan` compares and returns a
+:class:`Plan` of :class:`~._plan.Action` objects.  Every check (volume groups,
+free space of the whole batch, shrink and removal safety) happens here,
+before anything changes.  Pure code: no commands.
 """
 
 from __future__ import annotations
 
-import re
+from ansible_collections.xenops.xen.plugins.module_utils._lvm import EXT_FILESYSTEMS, lv_keys, path_keys
+from ansible_collections.xenops.xen.plugins.module_utils._plan import Action
+from ansible_collections.xenops.xen.plugins.module_utils._size import format_size, round_up_to_extents
+from ansible_collections.xenops.xen.plugins.module_utils._volume_spec import VolumeError, unique
 
-from ansible_collections.xenops.xen.plugins.module_utils._lvm import (
-    EXT_FILESYSTEMS, LABEL_MAX, SizeError, format_size, lv_keys, parse_size, path_keys, round_up_to_extents)
-from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError
-
-FSTYPES = ('ext4', 'xfs', 'swap', 'none')
 GROWABLE = EXT_FILESYSTEMS + ('xfs', 'swap')
 
 CREATE = 'create'
@@ -33,144 +27,6 @@ EXTEND = 'extend'
 GROWFS = 'growfs'
 REDUCE = 'reduce'
 REMOVE = 'remove'
-
-NAME_MAX = 127
-_NAME_RE = re.compile(r'^[A-Za-z0-9+_.-]+$')
-# lvm(8), VALID NAMES: strings an LV name must not contain / start with.
-_RESERVED_PARTS = ('_cdata', '_cmeta', '_corig', '_iorig', '_mimage', '_mlog', '_pmspare', '_rimage', '_rmeta',
-                   '_tdata', '_tmeta', '_vdata', '_vorigin', '_wcorig', '_wdata')
-_RESERVED_PREFIXES = ('snapshot', 'pvmove')
-
-
-class VolumeError(Exception):
-    """Invalid input or a refused change; the message is meant for the user."""
-
-
-# ---------------------------------------------------------------------------
-# Desired state
-
-def name_error(kind, name):
-    """Why ``name`` is not a valid VG/LV name (lvm(8) VALID NAMES), or None."""
-    if not name:
-        return '%s name must not be empty' % kind
-    if len(name) > NAME_MAX:
-        return '%s name %r is longer than %d characters' % (kind, name, NAME_MAX)
-    if not _NAME_RE.match(name):
-        return '%s name %r may only contain letters, digits and + _ . -' % (kind, name)
-    if name.startswith('-'):
-        return '%s name %r must not start with -' % (kind, name)
-    if name in ('.', '..'):
-        return '%s name must not be %r' % (kind, name)
-    if kind == 'volume':
-        for prefix in _RESERVED_PREFIXES:
-            if name.startswith(prefix):
-                return 'volume name %r must not start with %r (reserved by LVM)' % (name, prefix)
-        for part in _RESERVED_PARTS:
-            if part in name:
-                return 'volume name %r must not contain %r (reserved by LVM)' % (name, part)
-    return None
-
-
-class DesiredVolume(object):
-    """One volume as the task asks for it; ``size`` in bytes or None (keep)."""
-
-    __slots__ = ('vg', 'name', 'size', 'size_text', 'state', 'fstype', 'label', 'force')
-
-    def __init__(self, vg, name, size=None, state='present', fstype=None, label=None, force=False, size_text=None):
-        self.vg = vg
-        self.name = name
-        self.size = size
-        self.size_text = size_text
-        self.state = state
-        self.fstype = None if fstype in (None, 'none') else fstype
-        self.label = label
-        self.force = bool(force)
-
-    @property
-    def key(self):
-        return (self.vg, self.name)
-
-    @property
-    def path(self):
-        return '/dev/%s/%s' % (self.vg, self.name)
-
-    def __repr__(self):
-        return 'DesiredVolume(%r, %r, size=%r, state=%r, fstype=%r)' % (
-            self.vg, self.name, self.size, self.state, self.fstype)
-
-
-def _desired_one(options, default_vg, errors):
-    name = options.get('name')
-    domain, function = options.get('domain'), options.get('function')
-    if name is None:
-        if not domain or not function:
-            errors.append('domain and function must both be set and not empty (name = domain-function), got %r and %r'
-                          % (domain, function))
-            return None
-        name = '%s-%s' % (domain, function)
-    vg = options.get('vg') or default_vg
-    problems = []
-    if not vg:
-        problems.append('vg is required for volume %r (set it on the volume or at the top level)' % name)
-    else:
-        problems.append(name_error('volume group', vg))
-    problems.append(name_error('volume', name))
-    size = None
-    size_text = options.get('size')
-    if size_text is not None:
-        try:
-            size = parse_size(size_text)
-        except SizeError as exc:
-            problems.append('volume %r: %s' % (name, exc))
-    fstype = options.get('fstype')
-    fstype = None if fstype in (None, 'none') else fstype
-    label = options.get('label')
-    if label is not None:
-        if not fstype:
-            problems.append('volume %r: label needs fstype ext4, xfs or swap' % name)
-        elif len(label.encode('utf-8')) > LABEL_MAX[fstype]:
-            problems.append('volume %r: %s labels are at most %d bytes, %r is longer'
-                            % (name, fstype, LABEL_MAX[fstype], label))
-    problems = [p for p in problems if p]
-    if problems:
-        errors.extend(problems)
-        return None
-    return DesiredVolume(vg, name, size=size, state=options.get('state') or 'present', fstype=fstype,
-                         label=label, force=options.get('force'), size_text=size_text)
-
-
-def desired_volumes(params):
-    """Desired volumes from the module parameters (one volume, or ``volumes`` with ``vg`` as default).
-
-    Raises :class:`VolumeError` listing every problem found.
-    """
-    errors = []
-    items = params.get('volumes')
-    if items is None:
-        items = [params]
-    elif not items:
-        raise VolumeError('volumes must list at least one volume')
-    desired = []
-    for item in items:
-        volume = _desired_one(item, params.get('vg'), errors)
-        if volume is not None:
-            desired.append(volume)
-    seen = set()
-    for volume in desired:
-        if volume.key in seen:
-            errors.append('volume %s/%s is listed more than once' % volume.key)
-        seen.add(volume.key)
-    if errors:
-        raise VolumeError('; '.join(_unique(errors)))
-    return desired
-
-
-def _unique(items):
-    out = []
-    for item in items:
-        if item not in out:
-            out.append(item)
-    return out
 
 
 # ---------------------------------------------------------------------------
@@ -265,29 +121,8 @@ def usage(lvs, disks=(), mounts=()):
 # ---------------------------------------------------------------------------
 # Plan
 
-class Action(object):
-    """One change.  ``kind`` is create, mkfs, extend, growfs, reduce or remove."""
-
-    __slots__ = ('kind', 'vg', 'name', 'path', 'description', 'size', 'fstype', 'label', 'uuid', 'mountpoint',
-                 'check_blank')
-
-    def __init__(self, kind, volume, path, description, size=None, fstype=None, label=None, uuid=None,
-                 mountpoint=None, check_blank=False):
-        self.kind = kind
-        self.vg = volume.vg
-        self.name = volume.name
-        self.path = path
-        self.description = description
-        self.size = size
-        self.fstype = fstype
-        self.label = label
-        self.uuid = uuid
-        self.mountpoint = mountpoint
-        # mkfs right after create: check with blkid that the new volume is blank.
-        self.check_blank = check_blank
-
-    def __repr__(self):
-        return 'Action(%r, %r)' % (self.kind, self.description)
+#: Parameters of every volume action (besides kind and description).
+ACTION_PARAMS = dict(size=None, fstype=None, label=None, uuid=None, mountpoint=None, check_blank=False)
 
 
 class VolumePlan(object):
@@ -306,7 +141,12 @@ class VolumePlan(object):
         return bool(self.actions)
 
     def add(self, kind, description, **kwargs):
-        self.actions.append(Action(kind, self.volume, self.path, description, **kwargs))
+        """Add an action; ``check_blank`` (mkfs right after create) makes it check with blkid that the volume is blank."""
+        unknown = set(kwargs) - set(ACTION_PARAMS)
+        if unknown:
+            raise TypeError('unknown volume action parameter(s) %s' % ', '.join(sorted(unknown)))
+        params = dict(ACTION_PARAMS, **kwargs)
+        self.actions.append(Action(kind, description, vg=self.volume.vg, name=self.volume.name, path=self.path, **params))
 
     def result(self):
         """The per-volume entry of the module's ``volumes`` return value."""
@@ -510,84 +350,5 @@ def plan(report, desired, in_use=None, signatures=None):
                           '(%d extents) is free' % (name, format_size(needed[name]), needed[name] // vg.extent_size,
                                                     format_size(vg.free_count * vg.extent_size), vg.free_count))
     if errors:
-        raise VolumeError('; '.join(_unique(errors)))
+        raise VolumeError('; '.join(unique(errors)))
     return Plan(steps)
-
-
-# ---------------------------------------------------------------------------
-# Running the plan against a service
-
-def execute(lvm, action):
-    """Run one :class:`Action` with an :class:`~._lvm.Lvm` service."""
-    if action.kind == CREATE:
-        lvm.create(action.vg, action.name, action.size)
-    elif action.kind == MKFS:
-        if action.check_blank:
-            signature = lvm.signature(action.path)
-            if signature is not None:
-                raise VolumeError('new volume %s already carries %s; not creating %s on it'
-                                  % (action.path, signature.kind, action.fstype))
-        lvm.mkfs(action.path, action.fstype, action.label)
-    elif action.kind == EXTEND:
-        lvm.extend(action.path, action.size)
-    elif action.kind == GROWFS:
-        if action.fstype in EXT_FILESYSTEMS:
-            lvm.grow_ext(action.path, mounted=bool(action.mountpoint))
-        elif action.fstype == 'xfs':
-            lvm.grow_xfs(action.mountpoint)
-        else:
-            lvm.grow_swap(action.path, action.label, action.uuid)
-    elif action.kind == REDUCE:
-        lvm.reduce(action.path, action.size)
-    elif action.kind == REMOVE:
-        lvm.remove(action.path)
-    else:
-        raise ValueError('unknown action %r' % (action.kind,))
-
-
-class ConvergeError(Exception):
-    """A command or check failed while applying; ``done`` lists what was already done."""
-
-    def __init__(self, error, done):
-        super(ConvergeError, self).__init__(str(error))
-        self.error = error
-        self.done = done
-
-    def as_result(self):
-        result = self.error.as_result() if isinstance(self.error, CommandError) else dict(msg=str(self.error))
-        result.update(changed=bool(self.done), actions=list(self.done))
-        return result
-
-
-def converge(lvm, desired, check_mode=False, diff=False):
-    """Read once, plan, and (outside check mode) apply; return the module result.
-
-    Raises :class:`VolumeError` (nothing changed), :class:`~._runner.CommandError`
-    from reading commands (nothing changed) or :class:`ConvergeError` (a change
-    failed; it carries what was done before).
-    """
-    vgs = sorted(set(volume.vg for volume in desired))
-    report = lvm.report(vgs)
-    needed = probes(report, desired)
-    signatures = lvm.signatures(needed.signatures) if needed.signatures else {}
-    in_use = {}
-    if needed.mounts:
-        disks = lvm.domain_disks() if needed.domains else []
-        existing = [report.lv(*volume.key) for volume in desired if report.lv(*volume.key)]
-        in_use = usage(existing, disks, lvm.mounts())
-    result_plan = plan(report, desired, in_use, signatures)
-    if not check_mode:
-        done = []
-        for action in result_plan.actions:
-            try:
-                execute(lvm, action)
-            except (CommandError, VolumeError) as exc:
-                raise ConvergeError(exc, done)
-            done.append(action.description)
-    result = dict(changed=result_plan.changed,
-                  volumes=[step.result() for step in result_plan.volumes],
-                  actions=[action.description for action in result_plan.actions],
-                  warnings=result_plan.warnings)
-    if diff:
-        result['diff'] = [step.diff() for step in result_plan.volumes if step.changed]
-    return result

@@ -479,8 +479,8 @@ domains:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.xenops.xen.plugins.module_utils._domain import (
-    EVENT_ACTIONS, RESTART_POLICIES, STATES, TYPES, DomainError, DomainManager)
+from ansible_collections.xenops.xen.plugins.module_utils._domain_apply import DomainManager
+from ansible_collections.xenops.xen.plugins.module_utils._domain_spec import EVENT_ACTIONS, RESTART_POLICIES, STATES, TYPES, DomainError
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandRunner
 from ansible_collections.xenops.xen.plugins.module_utils._xl import Toolstack
 

@@ -247,7 +247,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.xenops.xen.plugins.module_utils._lvm import Lvm
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError, CommandRunner
-from ansible_collections.xenops.xen.plugins.module_utils._volume import FSTYPES, ConvergeError, VolumeError, converge, desired_volumes
+from ansible_collections.xenops.xen.plugins.module_utils._volume_apply import ConvergeError, converge
+from ansible_collections.xenops.xen.plugins.module_utils._volume_spec import FSTYPES, VolumeError, desired_volumes
 
 VOLUME_OPTIONS = dict(
     name=dict(type='str'),

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""_domain: disk and vif specs, stable MACs, desired domains, the planner (no commands, no files)."""
+"""_xl_devices, _domain_spec, _domain_compare, _domain_plan: disk and vif specs, stable MACs, desired domains, the planner (no commands, no files)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ import os
 
 import pytest
 
-from ansible_collections.xenops.xen.plugins.module_utils import _domain, _xl, _xlcfg
-from ansible_collections.xenops.xen.plugins.module_utils._domain import (
-    Current, DomainError, SpecError, build_config, compare_running, desired_domain, parse_disk_spec, parse_vif_spec,
-    plan_domain, render_disk, render_vif, same_config, stable_mac)
+from ansible_collections.xenops.xen.plugins.module_utils import _domain_apply, _domain_plan, _domain_spec, _xl, _xl_devices, _xlcfg
+from ansible_collections.xenops.xen.plugins.module_utils._domain_compare import compare_running, same_config
+from ansible_collections.xenops.xen.plugins.module_utils._domain_plan import Current, plan_domain
+from ansible_collections.xenops.xen.plugins.module_utils._domain_spec import DomainError, build_config, desired_domain
+from ansible_collections.xenops.xen.plugins.module_utils._xl_devices import SpecError, parse_disk_spec, parse_vif_spec, render_disk, render_vif, stable_mac
 
 # ---------------------------------------------------------------- disk specs
 
@@ -84,16 +85,16 @@ def test_bad_disk_specs(spec, message):
 
 
 def test_disk_dict_matches_the_string_forms():
-    a = _domain.disk_from_dict({'target': 'vg/news-root', 'vdev': 'sda1', 'access': 'w'})
+    a = _xl_devices.disk_from_dict({'target': 'vg/news-root', 'vdev': 'sda1', 'access': 'w'})
     assert a == parse_disk_spec('phy:vg/news-root,sda1,w')
-    cdrom = _domain.disk_from_dict({'target': '/root/image.iso', 'vdev': 'hdc', 'devtype': 'cdrom'})
+    cdrom = _xl_devices.disk_from_dict({'target': '/root/image.iso', 'vdev': 'hdc', 'devtype': 'cdrom'})
     assert render_disk(cdrom) == ISO
 
 
 def test_host_path_puts_dev_before_relative_devices():
-    assert _domain.host_path('vg/news-root') == '/dev/vg/news-root'
-    assert _domain.host_path('/dev/vg/news-root') == '/dev/vg/news-root'
-    assert _domain.host_path('r0', 'block-drbd') == 'r0'
+    assert _xl_devices.host_path('vg/news-root') == '/dev/vg/news-root'
+    assert _xl_devices.host_path('/dev/vg/news-root') == '/dev/vg/news-root'
+    assert _xl_devices.host_path('r0', 'block-drbd') == 'r0'
 
 
 # ---------------------------------------------------------------- vif specs
@@ -129,10 +130,10 @@ def test_bad_vif_specs(spec, message):
 
 
 def test_vif_dict():
-    assert _domain.vif_from_dict({'bridge': 'xenbr0', 'mac': '00:16:3E:00:00:01', 'mtu': 9000}) == {
+    assert _xl_devices.vif_from_dict({'bridge': 'xenbr0', 'mac': '00:16:3E:00:00:01', 'mtu': 9000}) == {
         'mac': '00:16:3e:00:00:01', 'bridge': 'xenbr0', 'mtu': '9000'}
     with pytest.raises(SpecError) as exc:
-        _domain.vif_from_dict({'bridge': 'xenbr0,model=e1000'})
+        _xl_devices.vif_from_dict({'bridge': 'xenbr0,model=e1000'})
     assert str(exc.value) == "bridge 'xenbr0,model=e1000' must not contain a comma"
 
 
@@ -164,7 +165,7 @@ def test_vifs_without_mac_get_stable_macs_by_index():
     ('Domain-0', 'domain Domain-0 is the control domain and cannot be managed'),
 ])
 def test_names(name, error):
-    assert _domain.name_error(name) == error
+    assert _domain_spec.name_error(name) == error
 
 
 def test_build_config_order_and_values():
@@ -368,14 +369,14 @@ def test_compare_running_memory_without_maxmem_needs_restart_to_shrink_maxmem():
 def test_check_unique_macs_ignores_absent_and_itself():
     plans = [plan(running=facts()), plan(dict(NEWS, name='old'), state='absent')]
     plans[1].config = build_config('old', dict(NEWS, name='old', vifs=['mac=00:16:3e:54:69:80']))
-    _domain.check_unique_macs(plans, {'news': facts()})
+    _domain_plan.check_unique_macs(plans, {'news': facts()})
 
 
 def test_tail_reads_the_last_lines(tmp_path):
     path = tmp_path / 'xl-news.log'
     path.write_text(''.join('%d\n' % i for i in range(100)))
-    assert _domain.tail(str(path), lines=3) == '97\n98\n99'
-    assert _domain.tail(str(tmp_path / 'missing.log')) is None
+    assert _domain_apply.tail(str(path), lines=3) == '97\n98\n99'
+    assert _domain_apply.tail(str(tmp_path / 'missing.log')) is None
 
 
 # ---------------------------------------------------------------- real lab output
@@ -415,9 +416,9 @@ def test_lab_actions_left_out_by_libxl_are_destroy(lab_domains):
 
 
 def test_lab_running_state_words(lab_domains):
-    assert [_domain.run_state(lab_domains[n]) for n in ('news', 'web')] == ['running', 'running']
+    assert [_domain_plan.run_state(lab_domains[n]) for n in ('news', 'web')] == ['running', 'running']
     paused = _xl.domains(_xl.parse_list_long(lab_text('xl_list_l.json')), _xl.parse_list(lab_text('xl_list_paused.txt')))
-    assert _domain.run_state(paused['web']) == 'paused'
+    assert _domain_plan.run_state(paused['web']) == 'paused'
 
 
 def test_lab_plan_web_with_more_memory_and_a_disk(lab_domains):

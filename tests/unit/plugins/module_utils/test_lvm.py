@@ -12,9 +12,9 @@ import pytest
 
 from ansible_collections.xenops.xen.plugins.module_utils import _lvm
 from ansible_collections.xenops.xen.plugins.module_utils._lvm import (
-    LVS_ARGV, VGS_ARGV, Lvm, LvmParseError, LogicalVolume, SizeError, domain_disks, format_size, lv_keys,
-    parse_blkid_export, parse_blkid_export_devices, parse_lvs, parse_mounts, parse_size, parse_vgs, path_keys, round_up_to_extents,
-    split_dm_name)
+    LVS_ARGV, VGS_ARGV, Lvm, LvmParseError, LogicalVolume, domain_disks, lv_keys, parse_blkid_export,
+    parse_blkid_export_devices, parse_lvs, parse_mounts, parse_vgs, path_keys, split_dm_name)
+from ansible_collections.xenops.xen.plugins.module_utils._size import SizeError, format_size, parse_size, round_up_to_extents
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError, CommandResult
 from ansible_collections.xenops.xen.plugins.module_utils._xl import parse_list_long
 

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""_volume: desired volumes, probes, usage, the planner and converge with a fake service."""
+"""_volume_spec, _volume, _volume_apply: desired volumes, probes, usage, the planner and converge with a fake service."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 
 from ansible_collections.xenops.xen.plugins.module_utils._lvm import LogicalVolume, Report, Signature, VolumeGroup
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError
-from ansible_collections.xenops.xen.plugins.module_utils._volume import (
-    ConvergeError, DesiredVolume, Usage, VolumeError, converge, desired_volumes, execute, name_error, plan, probes,
-    usage)
+from ansible_collections.xenops.xen.plugins.module_utils._volume import Usage, plan, probes, usage
+from ansible_collections.xenops.xen.plugins.module_utils._volume_apply import ConvergeError, converge, execute
+from ansible_collections.xenops.xen.plugins.module_utils._volume_spec import DesiredVolume, VolumeError, desired_volumes, name_error
 
 GIB = 1024 ** 3
 MIB = 1024 ** 2

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from ansible_collections.xenops.xen.plugins.module_utils import _domain
+from ansible_collections.xenops.xen.plugins.module_utils import _domain_apply, _domain_spec, _xl_devices, _xlcfg
 from ansible_collections.xenops.xen.plugins.modules import xen_domain
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -76,7 +76,7 @@ class FakeClock(object):
 @pytest.fixture(autouse=True)
 def clock(monkeypatch):
     fake = FakeClock()
-    monkeypatch.setattr(_domain, 'Clock', lambda: fake)
+    monkeypatch.setattr(_domain_apply, 'Clock', lambda: fake)
     return fake
 
 
@@ -84,7 +84,7 @@ def clock(monkeypatch):
 def log_dir(tmp_path, monkeypatch):
     path = tmp_path / 'log'
     (path / 'console').mkdir(parents=True)
-    monkeypatch.setattr(_domain, 'LOG_DIR', str(path))
+    monkeypatch.setattr(_domain_apply, 'LOG_DIR', str(path))
     return path
 
 
@@ -613,16 +613,16 @@ def batch_entry(name, index):
 
 def batch_dom(name, domid):
     entry = batch_entry(name, domid)
-    cfg = _domain.build_config(name, entry)
+    cfg = _domain_spec.build_config(name, entry)
     return dom(name, domid, memory=128, maxmem=128, vcpus=1, maxvcpus=1, ramdisk=None, cmdline='root=/dev/xvda ro',
-               disks=(('vg/%s-root' % name, 'xvda', 1),), macs=(_domain.stable_mac(name, 0),)), cfg
+               disks=(('vg/%s-root' % name, 'xvda', 1),), macs=(_xl_devices.stable_mac(name, 0),)), cfg
 
 
 def test_batch_reads_host_state_once(cfg_dir):
     entries = [dict(batch_entry('web', 1), state='present'), batch_entry('mail', 2), dict(name='old', state='absent')]
     (cfg_dir / 'old.cfg').write_text('name = "old"\nkernel = "/boot/vmlinuz"\n')
     mail, mail_cfg = batch_dom('mail', 7)
-    (cfg_dir / 'mail.cfg').write_text(_domain._xlcfg.render(mail_cfg))
+    (cfg_dir / 'mail.cfg').write_text(_xlcfg.render(mail_cfg))
     old = dom('old', 9, macs=('00:16:3e:00:00:09',))
     result, failed, seen = run_module(
         xen_domain.main, dict(domains=entries, config_dir=str(cfg_dir), boot_settle=0),
@@ -651,7 +651,7 @@ def test_noop_batch_of_20_domains_runs_two_commands(cfg_dir):
     running = []
     for i, name in enumerate(names):
         d, cfg = batch_dom(name, i + 1)
-        (cfg_dir / ('%s.cfg' % name)).write_text(_domain._xlcfg.render(cfg))
+        (cfg_dir / ('%s.cfg' % name)).write_text(_xlcfg.render(cfg))
         (cfg_dir / 'auto').mkdir(exist_ok=True)
         os.symlink(str(cfg_dir / ('%s.cfg' % name)), str(cfg_dir / 'auto' / ('%s.cfg' % name)))
         running.append(d)
