@@ -29,7 +29,7 @@ import time
 from ansible_collections.xenops.xen.plugins.module_utils import _plan
 from ansible_collections.xenops.xen.plugins.module_utils._domain_plan import (
     CREATE, DESTROY, LINK_AUTOSTART, MEM_SET, PAUSE, REMOVE_CONFIG, RESTART, RUNTIME_ACTIONS, SHUTDOWN, UNLINK_AUTOSTART,
-    UNPAUSE, VCPU_SET, WRITE_CONFIG, Current, check_unique_macs, plan_domain)
+    UNPAUSE, VCPU_SET, WRITE_CONFIG, Current, apply_order, check_unique_macs, plan_domain)
 from ansible_collections.xenops.xen.plugins.module_utils._domain_spec import DomainError, desired_domains
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError
 from ansible_collections.xenops.xen.plugins.module_utils._xl import ShutdownTimeout
@@ -286,6 +286,9 @@ class DomainManager(object):
 
     def run(self, params, check_mode=False, diff=False):
         desired = desired_domains(params)
+        if not desired:
+            # an empty batch: nothing to read, nothing to change
+            return dict({'changed': False, 'domains': []}, **({'diff': []} if diff else {}))
         config_dir = desired[0].config_dir
         if not os.path.isdir(config_dir):
             raise DomainError('config_dir %s does not exist or is not a directory' % config_dir)
@@ -295,21 +298,24 @@ class DomainManager(object):
             raise DomainError(exc.msg, **exc.output())
         domains = state['domains']
         plans = [plan_domain(d, read_current(d, domains)) for d in desired]
-        check_unique_macs(plans, domains)
+        order = apply_order(plans)
+        check_unique_macs(order, domains)
 
-        done = []
+        done = {}
         results = []
-        for plan in plans:
+        for plan in order:
             if check_mode:
-                done.append(list(plan.actions))
+                done[plan.desired.name] = list(plan.actions)
                 continue
             try:
-                done.append(self.executor.apply(plan))
+                done[plan.desired.name] = self.executor.apply(plan)
             except DomainError as exc:
                 if params.get('domains') is not None:
-                    exc.details['domains'] = [_domain_result(p, p.current.facts, a) for p, a in zip(plans, done)]
-                exc.details['changed'] = any(a for a in done) or bool(exc.details.get('actions_done'))
+                    exc.details['domains'] = [_domain_result(p, p.current.facts, done[p.desired.name])
+                                              for p in order if p.desired.name in done]
+                exc.details['changed'] = any(a for a in done.values()) or bool(exc.details.get('actions_done'))
                 raise
+        done = [done[plan.desired.name] for plan in plans]
         runtime_changed = any(a.kind in RUNTIME_ACTIONS for actions in done for a in actions)
         after = domains
         if runtime_changed and not check_mode:

@@ -260,8 +260,33 @@ def plan_domain(desired, current):
     return plan
 
 
+def apply_order(plans):
+    """The order in which a task applies ``plans``: first the domains it stops or removes, then the others.
+
+    Each group keeps the task's order.  A domain that stops frees its MACs
+    before another domain starts with them.
+    """
+    first = [p for p in plans if p.desired.state in ('absent', 'stopped')]
+    return first + [p for p in plans if p.desired.state not in ('absent', 'stopped')]
+
+
+def _running_macs(plan):
+    facts = plan.current.facts
+    if facts is None:
+        return []
+    return [(i, vif['mac'].lower()) for i, vif in enumerate(facts.get('vifs') or []) if vif.get('mac')]
+
+
 def check_unique_macs(plans, domains):
-    """Refuse MACs used twice among the managed domains or by another existing domain."""
+    """Refuse a MAC that two domains would use at the same time, at any step of the task.
+
+    ``plans`` are in the order they are applied (:func:`apply_order`).  The
+    MACs of the domains the task keeps must differ from each other and from
+    those of the running domains it does not manage; and when a domain starts
+    (``xl create``, a restart), no other domain may still run with one of its
+    MACs: a domain waiting for a restart keeps its old MACs, and a domain is
+    stopped or restarted only at its turn.
+    """
     managed = set(p.desired.name for p in plans)
     owners = {}
     for name in sorted(domains):
@@ -281,3 +306,25 @@ def check_unique_macs(plans, domains):
             if mac in seen:
                 raise DomainError('MAC address %s is used twice: by %s and by %s' % (mac, seen[mac], where))
             seen[mac] = where
+    running = {}
+    for plan in plans:
+        for i, mac in _running_macs(plan):
+            running[mac] = (plan.desired.name, i)
+    later = dict((p.desired.name, p) for p in plans)
+    for plan in plans:
+        name = plan.desired.name
+        kinds = plan.kinds()
+        if CREATE in kinds or RESTART in kinds or plan.runtime[1] == 'stopped':
+            for mac in [m for m, (owner, i) in running.items() if owner == name]:
+                del running[mac]
+        if CREATE not in kinds and RESTART not in kinds:
+            continue
+        for i, mac in config_macs(plan.config):
+            if mac in running and running[mac][0] != name:
+                holder, j = running[mac]
+                why = ('it gets its new MACs only when it is restarted (restart: if_needed)'
+                       if later[holder].restart_required or RESTART in later[holder].kinds() else 'it still runs then')
+                raise DomainError('MAC address %s of domain %s vif %d is still used by domain %s vif %d when %s starts: '
+                                  '%s; list %s before %s in domains, or give %s another MAC'
+                                  % (mac, name, i, holder, j, name, why, holder, name, name))
+            running[mac] = (name, i)

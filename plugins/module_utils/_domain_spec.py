@@ -15,9 +15,9 @@ from __future__ import annotations
 import os
 import re
 
-from ansible_collections.xenops.xen.plugins.module_utils._xl import DOM0_NAME
+from ansible_collections.xenops.xen.plugins.module_utils._names import domain_name_error as name_error, stable_mac, vdev_number
 from ansible_collections.xenops.xen.plugins.module_utils._xl_devices import (
-    SpecError, disk_from_dict, parse_disk_spec, parse_vif_spec, render_disk, render_vif, stable_mac, vif_from_dict)
+    SpecError, disk_from_dict, host_path, parse_disk_spec, parse_vif_spec, render_disk, render_vif, vif_from_dict)
 
 STATES = ('present', 'running', 'stopped', 'paused', 'absent')
 TYPES = ('pv', 'pvh', 'hvm')
@@ -42,7 +42,6 @@ OWNED_KEYS = {'name': 'name', 'type': 'type', 'builder': 'type', 'kernel': 'kern
               'on_crash': 'on_crash'}
 #: xl.cfg keys whose running value ``xl list -l`` shows; a difference in any
 
-_NAME_RE = re.compile(r'[A-Za-z0-9._-]+\Z')
 _EXTRA_KEY_RE = re.compile(r'[a-z][a-z0-9_]*\Z')
 
 
@@ -62,21 +61,6 @@ class DomainError(Exception):
         result = dict(self.details)
         result['msg'] = self.msg
         return result
-
-
-def name_error(name):
-    """Why ``name`` cannot be the name of a managed domain, or None."""
-    if not isinstance(name, str) or not name:
-        return 'domain name must be a non-empty string, got %r' % (name,)
-    if not _NAME_RE.match(name):
-        return "invalid domain name %r: use only letters, digits, '.', '_' and '-'" % name
-    if name[0] in '-.':
-        return "invalid domain name %r: it must not start with '-' or '.'" % name
-    if name.isdigit():
-        return 'invalid domain name %r: a name of only digits would be taken for a domain id' % name
-    if name == DOM0_NAME:
-        return 'domain %s is the control domain and cannot be managed' % DOM0_NAME
-    return None
 
 
 class Desired(object):
@@ -155,18 +139,33 @@ def _extra_options(extra, prefix):
     return result
 
 
+def _list_option(values, key, prefix):
+    if isinstance(values, (list, tuple)):
+        return values
+    if isinstance(values, str):
+        raise DomainError('%s%s must be a list, also for one entry; got the string %r (write %s: [%r])'
+                          % (prefix, key, values, key, values))
+    raise DomainError('%s%s must be a list, got %s' % (prefix, key, type(values).__name__))
+
+
 def _disks(name, values):
     disks = []
     for i, value in enumerate(values):
         try:
-            disks.append(disk_from_dict(value) if isinstance(value, dict) else parse_disk_spec(value))
+            disk = disk_from_dict(value) if isinstance(value, dict) else parse_disk_spec(value)
         except SpecError as exc:
             raise DomainError('domain %s, disk %d (%s): %s' % (name, i, _shown(value), exc))
+        # a relative target is a device below /dev for libxl; written out, it works from any directory
+        disk['target'] = host_path(disk['target'], disk['script'])
+        disks.append(disk)
     seen = {}
     for i, disk in enumerate(disks):
-        if disk['vdev'] in seen:
-            raise DomainError('domain %s: disks %d and %d both use vdev %s' % (name, seen[disk['vdev']], i, disk['vdev']))
-        seen[disk['vdev']] = i
+        number = vdev_number(disk['vdev'])
+        if number in seen:
+            j = seen[number]
+            same = disk['vdev'] if disks[j]['vdev'] == disk['vdev'] else '%s (the same device as %s)' % (disk['vdev'], disks[j]['vdev'])
+            raise DomainError('domain %s: disks %d and %d both use vdev %s' % (name, j, i, same))
+        seen[number] = i
     return disks
 
 
@@ -230,9 +229,9 @@ def build_config(name, o, prefix=''):
         if o.get(key) is not None:
             cfg[key] = o[key]
     if o.get('disks') is not None:
-        cfg['disk'] = [render_disk(d) for d in _disks(name, o['disks'])]
+        cfg['disk'] = [render_disk(d) for d in _disks(name, _list_option(o['disks'], 'disks', prefix))]
     if o.get('vifs') is not None:
-        cfg['vif'] = [render_vif(v) for v in _vifs(name, o['vifs'])]
+        cfg['vif'] = [render_vif(v) for v in _vifs(name, _list_option(o['vifs'], 'vifs', prefix))]
     for key in ('on_poweroff', 'on_reboot', 'on_crash'):
         if o.get(key) is not None:
             cfg[key] = o[key]

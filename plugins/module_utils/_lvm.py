@@ -22,7 +22,8 @@ import os
 import re
 
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError
-from ansible_collections.xenops.xen.plugins.module_utils._xl import DOM0_NAME, Toolstack
+from ansible_collections.xenops.xen.plugins.module_utils._names import DOM0_NAME
+from ansible_collections.xenops.xen.plugins.module_utils._xl import Toolstack
 
 LVS_ARGV = ['lvs', '--reportformat', 'json', '--units', 'b', '--nosuffix',
             '-o', 'vg_name,lv_name,lv_path,lv_size,lv_attr']

@@ -37,7 +37,6 @@ import re
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError
 from ansible_collections.xenops.xen.plugins.module_utils._xlcfg import XlCfgError, parse as parse_xlcfg
 
-DOM0_NAME = 'Domain-0'
 
 # Shutdown reason letter (5th state flag) -> reason, as in xl_info.c.
 SHUTDOWN_REASONS = {'-': 'poweroff', 'r': 'reboot', 's': 'suspend', 'c': 'crash',

@@ -11,8 +11,9 @@ xl-network-configuration(5) as libxl reads them.
 
 from __future__ import annotations
 
-import hashlib
 import re
+
+from ansible_collections.xenops.xen.plugins.module_utils._names import SpecError, ifname_error, normalize_mac, vdev_number
 
 DISK_FORMATS = ('raw', 'qcow', 'qcow2', 'vhd', 'qed')
 DISK_BACKENDTYPES = ('phy', 'tap', 'qdisk', 'standalone')
@@ -21,35 +22,7 @@ DISK_ACCESS = {'r': 'ro', 'ro': 'ro', 'w': 'rw', 'rw': 'rw'}
 DISK_KEYS = ('target', 'vdev', 'access', 'format', 'backendtype', 'devtype', 'backend', 'script')
 VIF_KEYS = ('mac', 'bridge', 'ip', 'vifname', 'model', 'type', 'backend', 'script', 'rate', 'mtu')
 
-MAC_PREFIX = '00:16:3e'
-
-_MAC_RE = re.compile(r'[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}\Z')
-_VDEV_RE = re.compile(r'((xvd|hd|sd)[a-z]+[0-9]*|d[0-9]+(p[0-9]+)?)\Z')
 _SIMPLE_VALUE_RE = re.compile(r'[^,\n]*\Z')
-
-
-class SpecError(ValueError):
-    """A disk or vif spec that cannot be used (the caller adds which one)."""
-
-
-def stable_mac(name, index):
-    """The MAC of vif ``index`` of domain ``name`` when none is given.
-
-    ``00:16:3e`` (Xen's OUI) and the first three bytes of
-    ``sha256("NAME/INDEX")``: the same on every run and every host.
-    """
-    digest = hashlib.sha256(('%s/%d' % (name, index)).encode('utf-8')).digest()
-    return '%s:%02x:%02x:%02x' % ((MAC_PREFIX,) + tuple(bytearray(digest[:3])))
-
-
-def normalize_mac(mac):
-    """``mac`` in lower case; :class:`SpecError` when it is not a unicast MAC."""
-    if not isinstance(mac, str) or not _MAC_RE.match(mac):
-        raise SpecError('mac %r is not a MAC address (six pairs of hex digits separated by colons)' % (mac,))
-    mac = mac.lower()
-    if int(mac[:2], 16) & 1:
-        raise SpecError('mac %s is a multicast address (the first byte must be even)' % mac)
-    return mac
 
 
 # ---------------------------------------------------------------------------
@@ -209,9 +182,7 @@ def _finish_disk(disk):
     cdrom = disk['devtype'] == 'cdrom'
     if not disk['vdev']:
         raise SpecError('no vdev (the device name the domain sees, such as xvda)')
-    if not _VDEV_RE.match(disk['vdev']):
-        raise SpecError('vdev %r is not a virtual device name (xvdX, hdX, sdX or dN, see xen-vbd-interface(7))'
-                        % disk['vdev'])
+    vdev_number(disk['vdev'])
     if disk['target'] is None:
         disk['target'] = ''
     if disk['target'] == '' and not cdrom:
@@ -310,9 +281,7 @@ def parse_vif_spec(spec):
             vif[token] = True
         else:
             raise SpecError('%r is not a key=value parameter' % token)
-    if 'mac' in vif:
-        vif['mac'] = normalize_mac(vif['mac'])
-    return vif
+    return _checked_vif(vif)
 
 
 def vif_from_dict(value):
@@ -331,8 +300,18 @@ def vif_from_dict(value):
         if not _SIMPLE_VALUE_RE.match(item):
             raise SpecError('%s %r must not contain a comma' % (key, item))
         vif[key] = item
+    return _checked_vif(vif)
+
+
+def _checked_vif(vif):
+    """``vif`` with its MAC checked and lower-cased and its interface names checked."""
     if 'mac' in vif:
         vif['mac'] = normalize_mac(vif['mac'])
+    for key in ('bridge', 'vifname', 'gatewaydev'):
+        if key in vif:
+            error = ifname_error(vif[key], key)
+            if error:
+                raise SpecError(error)
     return vif
 
 

@@ -208,8 +208,9 @@ options:
         (xl-disk-configuration(5)), for example V(phy:vg/news-root,sda1,w), V(/dev/vg/web-root,raw,xvda,rw) or
         V(format=raw, vdev=xvda, access=rw, target=/dev/vg/web-root) (C(target=) must come last).
       - Disks are written in the keyword form and compared by meaning, so the forms above are the same disk.
-    type: list
-    elements: raw
+      - Always a list, also for one disk; a string in place of the list is refused (Ansible would split it at its
+        commas into several disks).
+    type: raw
     suboptions:
       target:
         description: Host block device or image file. Not needed for an empty cdrom drive.
@@ -247,9 +248,12 @@ options:
         (xl-network-configuration(5)), for example V(mac=00:16:3e:12:34:56,bridge=xenbr0).
       - A vif without a MAC gets a stable one, C(00:16:3e) followed by the first three bytes of the SHA-256 of
         C(<name>/<index>), the same on every run and every host. To keep the MAC of an existing domain, give it.
-      - A MAC used twice among the domains of the task, or used by another domain on the host, is an error.
-    type: list
-    elements: raw
+      - A MAC used twice among the domains of the task, or used by another domain on the host, is an error, also
+        when the other domain still runs with it while this one starts (a domain that waits for a restart to get a
+        new MAC, or a domain the task removes or stops; the task stops and removes domains before it starts others).
+      - Always a list, also for one vif; a string in place of the list is refused (Ansible would split it at its
+        commas into several vifs).
+    type: raw
     suboptions:
       mac:
         description: MAC address (unicast).
@@ -498,8 +502,8 @@ DOMAIN_OPTIONS = dict(
     maxmem=dict(type='int'),
     vcpus=dict(type='int'),
     maxvcpus=dict(type='int'),
-    disks=dict(type='list', elements='raw'),
-    vifs=dict(type='list', elements='raw'),
+    disks=dict(type='raw'),
+    vifs=dict(type='raw'),
     on_poweroff=dict(type='str', choices=list(EVENT_ACTIONS)),
     on_reboot=dict(type='str', choices=list(EVENT_ACTIONS)),
     on_crash=dict(type='str', choices=list(EVENT_ACTIONS)),

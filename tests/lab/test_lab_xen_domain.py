@@ -22,7 +22,7 @@ import labkit
 labkit.skip_unless_enabled()
 sys.path.insert(0, labkit.COLLECTIONS)
 
-from ansible_collections.xenops.xen.plugins.module_utils._xl_devices import stable_mac  # noqa: E402 pylint: disable=wrong-import-position
+from ansible_collections.xenops.xen.plugins.module_utils._names import stable_mac  # noqa: E402 pylint: disable=wrong-import-position
 
 LAB = labkit.Lab()
 INVENTORY = os.path.join(labkit.REPO, ".tmp", "lab-xen-domain-inventory.yml")

@@ -10,7 +10,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.xenops.xen.plugins.filter.domains import (
     FilterModule, debian_mirror, domain_plan, guest_device, parse_size, stable_mac)
 from ansible_collections.xenops.xen.plugins.filter.fleet import fleet_check
-from ansible_collections.xenops.xen.plugins.module_utils import _xl_devices
+from ansible_collections.xenops.xen.plugins.module_utils import _names
 
 DEFAULTS = {
     'type': 'pvh', 'memory': 256, 'vcpus': 1, 'kernel': '/vmlinuz', 'ramdisk': '/initrd.img',
@@ -31,7 +31,7 @@ def test_filters_are_registered():
 
 def test_stable_mac_is_the_one_xen_domain_gives():
     for name, index in (('news', 0), ('web', 1), ('a.b-c', 7)):
-        assert stable_mac(name, index) == _xl_devices.stable_mac(name, index)
+        assert stable_mac(name, index) == _names.stable_mac(name, index)
 
 
 @pytest.mark.parametrize('text, size', [('4G', 4 << 30), ('512M', 512 << 20), ('1GiB', 1 << 30), (4096, 4096),

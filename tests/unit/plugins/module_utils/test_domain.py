@@ -9,11 +9,12 @@ import os
 
 import pytest
 
-from ansible_collections.xenops.xen.plugins.module_utils import _domain_apply, _domain_plan, _domain_spec, _xl, _xl_devices, _xlcfg
+from ansible_collections.xenops.xen.plugins.module_utils import _domain_apply, _domain_plan, _names, _xl, _xl_devices, _xlcfg
 from ansible_collections.xenops.xen.plugins.module_utils._domain_compare import compare_running, same_config
 from ansible_collections.xenops.xen.plugins.module_utils._domain_plan import Current, plan_domain
 from ansible_collections.xenops.xen.plugins.module_utils._domain_spec import DomainError, build_config, desired_domain
-from ansible_collections.xenops.xen.plugins.module_utils._xl_devices import SpecError, parse_disk_spec, parse_vif_spec, render_disk, render_vif, stable_mac
+from ansible_collections.xenops.xen.plugins.module_utils._xl_devices import SpecError, parse_disk_spec, parse_vif_spec, render_disk, render_vif
+from ansible_collections.xenops.xen.plugins.module_utils._names import stable_mac
 
 # ---------------------------------------------------------------- disk specs
 
@@ -165,7 +166,7 @@ def test_vifs_without_mac_get_stable_macs_by_index():
     ('Domain-0', 'domain Domain-0 is the control domain and cannot be managed'),
 ])
 def test_names(name, error):
-    assert _domain_spec.name_error(name) == error
+    assert _names.domain_name_error(name) == error
 
 
 def test_build_config_order_and_values():

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from ansible_collections.xenops.xen.plugins.module_utils import _domain_apply, _domain_spec, _xl_devices, _xlcfg
+from ansible_collections.xenops.xen.plugins.module_utils import _domain_apply, _domain_spec, _names, _xlcfg
 from ansible_collections.xenops.xen.plugins.modules import xen_domain
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -38,7 +38,7 @@ maxmem = 512
 vcpus = 1
 maxvcpus = 2
 disk = [
-    "format=raw, vdev=sda1, access=rw, target=vg/news-root",
+    "format=raw, vdev=sda1, access=rw, target=/dev/vg/news-root",
 ]
 vif = [
     "mac=00:16:3e:54:69:80,bridge=xenbr0",
@@ -342,7 +342,7 @@ def test_disk_change_with_restart_never_only_reports(cfg_dir):
     assert actions(result) == ['write_config']
     assert result['restart_required'] is True
     assert result['restart_reasons'] == ['disk sda2 is not attached to the running domain']
-    assert '"format=raw, vdev=sda2, access=rw, target=vg/news-swap",\n' in (cfg_dir / 'news.cfg').read_text()
+    assert '"format=raw, vdev=sda2, access=rw, target=/dev/vg/news-swap",\n' in (cfg_dir / 'news.cfg').read_text()
 
 
 def test_disk_change_with_restart_if_needed_restarts(cfg_dir):
@@ -362,8 +362,9 @@ def test_disk_change_with_restart_if_needed_restarts(cfg_dir):
 
 def test_restart_needed_second_run_still_reports_without_writing(cfg_dir):
     disks = ['phy:vg/news-root,sda1,w', 'phy:vg/news-swap,sda2,w']
+    # written by hand with relative targets: the same devices as the /dev/ paths the module writes
     (cfg_dir / 'news.cfg').write_text(NEWS_CFG.replace(
-        '    "format=raw, vdev=sda1, access=rw, target=vg/news-root",\n',
+        '    "format=raw, vdev=sda1, access=rw, target=/dev/vg/news-root",\n',
         '    "format=raw, vdev=sda1, access=rw, target=vg/news-root",\n'
         '    "format=raw, vdev=sda2, access=rw, target=vg/news-swap",\n'))
     result, failed, seen = run_module(xen_domain.main, args(cfg_dir, disks=disks), calls=reads(news()))
@@ -615,7 +616,7 @@ def batch_dom(name, domid):
     entry = batch_entry(name, domid)
     cfg = _domain_spec.build_config(name, entry)
     return dom(name, domid, memory=128, maxmem=128, vcpus=1, maxvcpus=1, ramdisk=None, cmdline='root=/dev/xvda ro',
-               disks=(('vg/%s-root' % name, 'xvda', 1),), macs=(_xl_devices.stable_mac(name, 0),)), cfg
+               disks=(('vg/%s-root' % name, 'xvda', 1),), macs=(_names.stable_mac(name, 0),)), cfg
 
 
 def test_batch_reads_host_state_once(cfg_dir):
@@ -626,7 +627,8 @@ def test_batch_reads_host_state_once(cfg_dir):
     old = dom('old', 9, macs=('00:16:3e:00:00:09',))
     result, failed, seen = run_module(
         xen_domain.main, dict(domains=entries, config_dir=str(cfg_dir), boot_settle=0),
-        calls=reads(mail, old) + [validate(cfg_dir, 'web'), shutdown('old'), poll(mail)] + reads(mail))
+        # the domain the task removes goes first; the results keep the task's order
+        calls=reads(mail, old) + [shutdown('old'), poll(mail), validate(cfg_dir, 'web')] + reads(mail))
     assert failed is False
     assert seen.count(LIST_LONG) == 2   # once before, once after the changes
     assert [d['name'] for d in result['domains']] == ['web', 'mail', 'old']
@@ -722,7 +724,7 @@ BAD_INPUTS = [
     ('disk bad access', dict(disks=[{'target': '/dev/vg/x', 'vdev': 'xvda', 'access': 'write'}]),
      "access 'write' is not one of r, ro, w, rw"),
     ('disk bad vdev', dict(disks=['phy:/dev/vg/x,vda,w']),
-     "vdev 'vda' is not a virtual device name (xvdX, hdX, sdX or dN, see xen-vbd-interface(7))"),
+     "vdev 'vda' is not a virtual device name (xvda, xvdb1, hda, sda, d0p1, see xen-vbd-interface(7))"),
     ('duplicate vdev', dict(disks=['phy:/dev/vg/a,xvda,w', {'target': '/dev/vg/b', 'vdev': 'xvda'}]),
      'domain news: disks 0 and 1 both use vdev xvda'),
     ('bad mac', dict(vifs=['mac=00:16:3e:zz:00:01']),
