@@ -322,9 +322,14 @@ def check_unique_macs(plans, domains):
         for i, mac in config_macs(plan.config):
             if mac in running and running[mac][0] != name:
                 holder, j = running[mac]
-                why = ('it gets its new MACs only when it is restarted (restart: if_needed)'
-                       if later[holder].restart_required or RESTART in later[holder].kinds() else 'it still runs then')
+                if RESTART in later[holder].kinds():
+                    why = '%s is restarted with its new MACs later in the task; list %s before %s in domains' % (
+                        holder, holder, name)
+                elif later[holder].restart_required:
+                    why = ('%s keeps its running MACs until it is restarted; set restart: if_needed on %s and list it '
+                           'before %s, or restart it first' % (holder, holder, name))
+                else:
+                    why = '%s still runs then' % holder
                 raise DomainError('MAC address %s of domain %s vif %d is still used by domain %s vif %d when %s starts: '
-                                  '%s; list %s before %s in domains, or give %s another MAC'
-                                  % (mac, name, i, holder, j, name, why, holder, name, name))
+                                  '%s (or give %s another MAC)' % (mac, name, i, holder, j, name, why, name))
             running[mac] = (name, i)

@@ -303,8 +303,12 @@ def domain_disks(entries):
         if entry.get('domid') == 0 or name == DOM0_NAME:
             continue
         for disk in config.get('disks') or []:
-            if disk.get('pdev_path'):
-                disks.append((name, disk['pdev_path'], disk.get('vdev')))
+            path = disk.get('pdev_path')
+            if path:
+                if not path.startswith('/') and not disk.get('script'):
+                    # libxl opens a relative phy: target below /dev
+                    path = '/dev/' + path
+                disks.append((name, path, disk.get('vdev')))
     return disks
 
 

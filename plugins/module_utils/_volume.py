@@ -217,7 +217,8 @@ def _plan_absent(volume, lv, use, errors):
                       dict(ABSENT))
     if lv is None:
         return step
-    reasons = use.reasons() if use else []
+    # open with no known user: a domain or a process holds it all the same
+    reasons = (use.reasons() if use else []) or (['open (in use)'] if lv.open else [])
     if reasons and not volume.force:
         errors.append('refusing to remove volume %s/%s: it is %s (set force: true to remove it anyway)'
                       % (volume.vg, volume.name, ', '.join(reasons)))

@@ -1047,3 +1047,144 @@ def test_lab_check_mode_only_reads(lab_dir):
     assert [actions(d) for d in result['domains']] == [['write_config', 'mem_set'], ['shutdown', 'remove_config']]
     assert (lab_dir / 'news.cfg').read_text() == lab_text('news.cfg')
     assert (lab_dir / 'web.cfg').read_text() == lab_text('web.cfg')
+
+
+# ---------------------------------------------------------------- input and MAC hardening
+
+MAC_X = '00:16:3e:0a:0a:0a'
+
+
+def mac_entry(name, mac, **kwargs):
+    entry = dict(batch_entry(name, 0), vifs=[{'bridge': 'xenbr0', 'mac': mac}])
+    entry.update(kwargs)
+    return entry
+
+
+def mac_dom(name, domid, mac):
+    return dom(name, domid, memory=128, maxmem=128, vcpus=1, maxvcpus=1, ramdisk=None, cmdline='root=/dev/xvda ro',
+               disks=(('/dev/vg/%s-root' % name, 'xvda', 1),), macs=(mac,))
+
+
+def test_batch_removes_a_domain_before_another_starts_with_its_mac(cfg_dir):
+    """old (removed later in the list) still runs with the MAC new gets: old goes first."""
+    (cfg_dir / 'old.cfg').write_text('name = "old"\nkernel = "/boot/vmlinuz"\n')
+    old = mac_dom('old', 9, MAC_X)
+    entries = [mac_entry('new', MAC_X), dict(name='old', state='absent')]
+    result, failed, seen = run_module(
+        xen_domain.main, dict(domains=entries, config_dir=str(cfg_dir), boot_settle=0),
+        calls=reads(old) + [shutdown('old'), poll(), validate(cfg_dir, 'new'), create(cfg_dir, 'new')]
+        + reads(mac_dom('new', 10, MAC_X)))
+    assert failed is False, result['msg']
+    assert [d['name'] for d in result['domains']] == ['new', 'old']
+    assert [actions(d) for d in result['domains']] == [['write_config', 'create'], ['shutdown', 'remove_config']]
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_mac_of_a_domain_waiting_for_restart_is_not_handed_out(cfg_dir, check_mode):
+    """a runs with MAC_X and is configured with another MAC (restart: never): b must not start with MAC_X."""
+    a = mac_dom('a', 3, MAC_X)
+    (cfg_dir / 'a.cfg').write_text(_xlcfg.render(_domain_spec.build_config('a', mac_entry('a', MAC_X))))
+    entries = [mac_entry('b', MAC_X), mac_entry('a', '00:16:3e:0b:0b:0b')]
+    result, failed, seen = run_module(xen_domain.main, dict(domains=entries, config_dir=str(cfg_dir)),
+                                      calls=reads(a), check_mode=check_mode)
+    assert failed is True
+    assert result['msg'] == ('MAC address %s of domain b vif 0 is still used by domain a vif 0 when b starts: a keeps '
+                             'its running MACs until it is restarted; set restart: if_needed on a and list it before b, '
+                             'or restart it first (or give b another MAC)' % MAC_X)
+    assert seen == [LIST_LONG, LIST]
+    assert sorted(os.listdir(str(cfg_dir))) == ['a.cfg']
+
+
+def test_mac_of_a_domain_restarted_later_in_the_batch(cfg_dir):
+    a = mac_dom('a', 3, MAC_X)
+    (cfg_dir / 'a.cfg').write_text(_xlcfg.render(_domain_spec.build_config('a', mac_entry('a', MAC_X))))
+    entries = [mac_entry('b', MAC_X), mac_entry('a', '00:16:3e:0b:0b:0b', restart='if_needed')]
+    result, failed, seen = run_module(xen_domain.main, dict(domains=entries, config_dir=str(cfg_dir)), calls=reads(a))
+    assert failed is True
+    assert result['msg'].endswith('when b starts: a is restarted with its new MACs later in the task; list a before b in '
+                                  'domains (or give b another MAC)')
+    assert seen == [LIST_LONG, LIST]
+
+
+def test_mac_freed_by_a_restart_earlier_in_the_batch(cfg_dir):
+    """a restarts (if_needed) with a new MAC before b starts with a's old one: allowed."""
+    a = mac_dom('a', 3, MAC_X)
+    (cfg_dir / 'a.cfg').write_text(_xlcfg.render(_domain_spec.build_config('a', mac_entry('a', MAC_X))))
+    entries = [mac_entry('a', '00:16:3e:0b:0b:0b', restart='if_needed'), mac_entry('b', MAC_X)]
+    result, failed, seen = run_module(xen_domain.main, dict(domains=entries, config_dir=str(cfg_dir), boot_settle=0),
+                                      calls=reads(a), check_mode=True)
+    assert failed is False, result['msg']
+    assert [actions(d) for d in result['domains']] == [['write_config', 'restart'], ['write_config', 'create']]
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+@pytest.mark.parametrize('option', ['vifs', 'disks'])
+def test_string_where_a_list_is_meant(cfg_dir, option, check_mode):
+    """Ansible would split 'bridge=xenbr0,mac=...' at its commas into two vifs."""
+    value = 'bridge=xenbr0,mac=00:16:3e:00:00:01' if option == 'vifs' else 'format=raw, vdev=xvda, target=/dev/vg/x'
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir, **{option: value}), check_mode=check_mode)
+    assert failed is True
+    assert result['msg'] == '%s must be a list, also for one entry; got the string %r (write %s: [%r])' % (
+        option, value, option, value)
+    assert seen == [] and os.listdir(str(cfg_dir)) == []
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_long_domain_name_refused_up_front(cfg_dir, check_mode):
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir, name='n' * 300), check_mode=check_mode)
+    assert failed is True
+    assert 'is 300 characters long; at most 64 are allowed' in result['msg']
+    assert seen == [] and os.listdir(str(cfg_dir)) == []
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_empty_batch_is_a_noop(cfg_dir, check_mode):
+    result, failed, seen = run_module(xen_domain.main, dict(domains=[], config_dir=str(cfg_dir)), check_mode=check_mode,
+                                      diff=True)
+    assert failed is False
+    assert result == {'changed': False, 'domains': [], 'diff': []}
+    assert seen == []
+
+
+@pytest.mark.parametrize('mac, message', [
+    ('00:00:00:00:00:00', 'is all zeros, which libxl replaces with a random MAC at each start'),
+    ('ff:ff:ff:ff:ff:ff', 'is the broadcast address'),
+    ('01:00:5e:00:00:01', 'is a multicast address'),
+])
+def test_unusable_macs_refused(cfg_dir, mac, message):
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir, vifs=[{'bridge': 'xenbr0', 'mac': mac}]))
+    assert failed is True
+    assert message in result['msg']
+    assert seen == []
+
+
+@pytest.mark.parametrize('bridge', ['br 0', 'br;reboot', 'br/0', 'x' * 16, '..', 'br$(id)'])
+@pytest.mark.parametrize('form', ['dict', 'spec'])
+def test_bad_bridge_names_refused(cfg_dir, bridge, form):
+    vif = {'bridge': bridge} if form == 'dict' else 'bridge=%s' % bridge
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir, vifs=[vif]))
+    assert failed is True
+    assert 'bridge %r' % bridge in result['msg']
+    assert seen == []
+
+
+@pytest.mark.parametrize('vdev', ['xvda0', 'hde', 'd0', 'sdq', 'xvda256', 'hda64', 'sda16'])
+def test_vdevs_libxl_refuses_are_refused(cfg_dir, vdev):
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir, disks=['/dev/vg/x,raw,%s,rw' % vdev]))
+    assert failed is True
+    assert "vdev %r" % vdev in result['msg']
+    assert seen == []
+
+
+def test_same_device_under_two_vdev_names_refused(cfg_dir):
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir, disks=['/dev/vg/a,raw,xvda,rw', '/dev/vg/b,raw,d0p0,rw']))
+    assert failed is True
+    assert result['msg'] == 'domain news: disks 0 and 1 both use vdev d0p0 (the same device as xvda)'
+    assert seen == []
+
+
+def test_relative_disk_target_written_as_dev_path(cfg_dir):
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir, state='present', disks=['phy:vg/news-root,sda1,w']),
+                                      calls=reads() + [validate(cfg_dir)])
+    assert failed is False
+    assert '"format=raw, vdev=sda1, access=rw, target=/dev/vg/news-root",' in (cfg_dir / 'news.cfg').read_text()

@@ -638,3 +638,26 @@ def test_bad_inputs(args, message):
         assert message in result['msg']
     else:
         assert result['msg'] == message
+
+
+# ---------------------------------------------------------------- removal safety
+
+def test_remove_refused_when_open_without_known_user():
+    """lv_attr says open, but neither a running domain nor a mount explains it: refused all the same."""
+    result, failed, seen = run(dict(vg='vg_xen', name='old-root', state='absent'), reads(('old-root', GIB, OPEN)) + [
+        xl_list_long(('news', ['/dev/vg_xen/news-root']))])
+    assert failed is True
+    assert result['msg'] == ('refusing to remove volume vg_xen/old-root: it is open (in use) '
+                             '(set force: true to remove it anyway)')
+    assert seen == [LVS, VGS, XL_LIST_LONG]
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_remove_refused_when_running_domain_uses_relative_path(check_mode):
+    """``xl list -l`` shows the target as written in the config: ``vg_xen/news-root`` is /dev/vg_xen/news-root."""
+    result, failed, seen = run(dict(vg='vg_xen', name='news-root', state='absent'), reads(('news-root', GIB, IDLE)) + [
+        xl_list_long(('news', ['vg_xen/news-root']))], check_mode=check_mode)
+    assert failed is True
+    assert result['msg'] == ('refusing to remove volume vg_xen/news-root: it is used by running domain news (xvda) '
+                             '(set force: true to remove it anyway)')
+    assert seen == [LVS, VGS, XL_LIST_LONG]
