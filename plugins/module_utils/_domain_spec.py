@@ -15,6 +15,9 @@ from __future__ import annotations
 import os
 import re
 
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.errors import UnsupportedError
+
 from ansible_collections.xenops.xen.plugins.module_utils._names import domain_name_error as name_error, stable_mac, vdev_number
 from ansible_collections.xenops.xen.plugins.module_utils._xl_devices import (
     SpecError, disk_from_dict, host_path, parse_disk_spec, parse_vif_spec, render_disk, render_vif, vif_from_dict)
@@ -301,3 +304,25 @@ def desired_domains(params):
         seen[desired.name] = i
         result.append(desired)
     return result
+
+
+def checked_entries(params, spec, mutually_exclusive=None):
+    """``params`` with each entry of ``domains`` checked against ``spec`` as Ansible checks options.
+
+    Types are converted, choices and required options checked, unknown keys
+    refused; an entry's error names the entry.  Without ``domains`` the
+    parameters are returned as they are.
+    """
+    entries = params.get('domains')
+    if entries is None:
+        return params
+    validator = ArgumentSpecValidator(spec, mutually_exclusive=mutually_exclusive)
+    checked = []
+    for i, entry in enumerate(entries):
+        result = validator.validate(entry)
+        if result.error_messages:
+            messages = ['unknown option %s' % e.msg if isinstance(e, UnsupportedError) else e.msg for e in result.errors]
+            where = 'domains[%d]%s' % (i, ' (%s)' % entry['name'] if isinstance(entry, dict) and entry.get('name') else '')
+            raise DomainError('%s: %s' % (where, '; '.join(messages)))
+        checked.append(result.validated_parameters)
+    return dict(params, domains=checked)

@@ -767,7 +767,7 @@ BAD_TASKS = [
     ('entry error names the entry', dict(domains=[{'name': 'web', 'state': 'absent'},
                                                   dict(batch_entry('mail', 1), memory=0)]),
      'domains[1] (mail): memory must be at least 1, got 0'),
-    ('entry without name', dict(domains=[{'state': 'absent'}]), 'missing required arguments: name found in domains'),
+    ('entry without name', dict(domains=[{'state': 'absent'}]), 'domains[0]: missing required arguments: name'),
     ('relative config_dir', dict(name='web', state='absent', config_dir='etc/xen'),
      "config_dir must be an absolute path, got 'etc/xen'"),
 ]
@@ -1188,3 +1188,26 @@ def test_relative_disk_target_written_as_dev_path(cfg_dir):
                                       calls=reads() + [validate(cfg_dir)])
     assert failed is False
     assert '"format=raw, vdev=sda1, access=rw, target=/dev/vg/news-root",' in (cfg_dir / 'news.cfg').read_text()
+
+
+@pytest.mark.parametrize('entry, message', [
+    (dict(name='web', memroy=128), 'domains[0] (web): unknown option memroy. Supported parameters include: autostart,'),
+    (dict(name='web', memory='lots'), "domains[0] (web): argument 'memory' is of type str and we were unable to convert "
+                                      "to int"),
+    (dict(name='web', state='gone'), 'domains[0] (web): value of state must be one of: present, running, stopped, '
+                                     'paused, absent, got: gone'),
+    (dict(name='web', cmdline='x', root='/dev/xvda'), 'domains[0] (web): parameters are mutually exclusive: cmdline|root'),
+])
+def test_domain_entries_are_checked_like_options(cfg_dir, entry, message):
+    result, failed, seen = run_module(xen_domain.main, dict(domains=[entry], config_dir=str(cfg_dir)))
+    assert failed is True
+    assert message in result['msg']
+    assert seen == []
+
+
+def test_domain_entry_values_are_converted(cfg_dir):
+    entry = dict(batch_entry('web', 0), memory='128', state='present')
+    result, failed, seen = run_module(xen_domain.main, dict(domains=[entry], config_dir=str(cfg_dir)), check_mode=True,
+                                      calls=reads())
+    assert failed is False, result['msg']
+    assert [actions(d) for d in result['domains']] == [['write_config']]
