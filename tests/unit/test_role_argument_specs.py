@@ -1,0 +1,78 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""A wrong type in a role's main variables fails in the role's argument spec, before any task of the role runs.
+
+One ``ansible-playbook`` run on localhost (local connection, no facts): each
+case includes a role with one bad variable inside a block whose rescue
+records the failure; the roles never get past their argument checks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+
+# (role, variable, bad value): a value the spec's type cannot take (a dict for a list, a word for an int or a bool)
+CASES = [
+    ('domains', 'domains_list', {'name': 'web'}),
+    ('domains', 'domains_memory', 'lots'),
+    ('domains', 'domains_autostart', 'maybe'),
+    ('grub', 'grub_reboot_timeout', 'soon'),
+    ('grub', 'grub_xen_options', {'dom0_mem': '1G'}),
+    ('hypervisor', 'hypervisor_disable_lib_tls', 'maybe'),
+    ('hypervisor', 'hypervisor_xendomains_stop_maxwait', 'long'),
+    ('kernel', 'kernel_source_for_domains', 'maybe'),
+    ('network', 'network_bridges', {'name': 'xenbr0'}),
+    ('network', 'network_rollback_timeout', 'later'),
+    ('storage', 'storage_force', 'maybe'),
+    ('storage', 'storage_pvs', {'dev': '/dev/sdb'}),
+]
+
+
+@pytest.fixture(scope='module')
+def failures(tmp_path_factory):
+    work = tmp_path_factory.mktemp('argspec')
+    out = work / 'failures.json'
+    tasks = []
+    for i, (role, var, value) in enumerate(CASES):
+        tasks.append({'name': 'case %d: %s with a bad %s' % (i, role, var), 'block': [
+            {'ansible.builtin.include_role': {'name': 'xenops.xen.%s' % role}, 'vars': {var: value}},
+            {'ansible.builtin.set_fact': {'argspec_failures': '{{ argspec_failures | combine({"%d": "passed"}) }}' % i}},
+        ], 'rescue': [
+            {'ansible.builtin.set_fact': {'argspec_failures': '{{ argspec_failures | combine({"%d": '
+                                                              'ansible_failed_result.msg | default("")}) }}' % i}},
+        ]})
+    tasks.append({'ansible.builtin.copy': {'content': '{{ argspec_failures | to_json }}', 'dest': str(out), 'mode': '0644'},
+                  'check_mode': False})
+    # check mode: should a role ever accept its bad value, its tasks still change nothing on this machine
+    play = [{'hosts': 'localhost', 'gather_facts': False, 'check_mode': True, 'vars': {'argspec_failures': {}},
+             'tasks': tasks}]
+    playbook = work / 'play.yml'
+    playbook.write_text(yaml.safe_dump(play))
+    env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_RETRY_FILES_ENABLED='0',
+               ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_INVENTORY_UNPARSED_WARNING='0')
+    env.setdefault('ANSIBLE_COLLECTIONS_PATH', os.path.join(ROOT, '.tmp', 'collections'))
+    bindir = os.path.dirname(sys.executable)
+    proc = subprocess.run([os.path.join(bindir, 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
+                           '-e', 'ansible_python_interpreter=%s' % sys.executable, str(playbook)],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, timeout=600, check=False)
+    output = proc.stdout.decode('utf-8', 'replace')
+    assert proc.returncode == 0, output[-4000:]
+    return json.loads(out.read_text())
+
+
+@pytest.mark.parametrize('index', range(len(CASES)), ids=['%s-%s' % (c[0], c[1]) for c in CASES])
+def test_wrong_type_fails_in_argument_spec(failures, index):
+    role, var, value = CASES[index]
+    msg = failures[str(index)]
+    assert msg != 'passed', 'role %s accepted %s=%r' % (role, var, value)
+    assert msg.startswith('Validation of arguments failed'), msg
+    assert "argument '%s' is of type" % var in msg, msg
