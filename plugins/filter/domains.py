@@ -6,28 +6,29 @@
 """Filters of the xenops.xen.domains role.
 
 ``domain_plan`` turns the inventory's domain list of one host into what the
-role hands to ``xen_lv``, ``xen_domain``, the image and the OS install tasks;
-``debian_mirror`` finds the Debian archive in a host's apt sources.
+role hands to ``xen_lv``, ``xen_domain``, the image and the OS install tasks.
+Names, MACs, vdevs and sizes follow the grammar of the modules
+(``module_utils/_names.py``, ``_size.py``), so the role and the modules
+accept the same spellings.
 """
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import re
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.xenops.xen.plugins.filter.fleet import domain_addresses
+from ansible_collections.xenops.xen.plugins.filter.fleet import allocate_addresses
+from ansible_collections.xenops.xen.plugins.module_utils._domain_spec import RESTART_POLICIES, STATES, TYPES
+from ansible_collections.xenops.xen.plugins.module_utils._names import SpecError, stable_mac, vdev_number
+from ansible_collections.xenops.xen.plugins.module_utils._size import SizeError, parse_size as _parse_size
+from ansible_collections.xenops.xen.plugins.module_utils._volume_spec import FSTYPES
 
-STATES = ('running', 'present', 'stopped', 'paused', 'absent')
-TYPES = ('pvh', 'pv', 'hvm')
 DISK_TYPES = ('lvm', 'file', 'phy')
-FSTYPES = ('ext4', 'xfs', 'swap', 'none')
 DEVICE_TIMEOUT = 'x-systemd.device-timeout=5min'
 ROOT_FSTYPES = ('ext4', 'xfs')
-RESTART = ('never', 'if_needed')
 
 # Options handed to xen_domain as they are.
 PASSTHROUGH = ('maxmem', 'maxvcpus', 'bootloader', 'on_poweroff', 'on_reboot', 'on_crash', 'extra_options',
@@ -41,11 +42,8 @@ DISK_KEYS = frozenset(('type', 'function', 'size', 'fstype', 'label', 'vdev', 'v
 VIF_KEYS = frozenset(('bridge', 'mac', 'ip', 'prefix', 'gateway', 'vifname', 'model', 'script', 'rate', 'mtu'))
 OS_KEYS = frozenset(('distribution', 'suite', 'mirror', 'security_mirror'))
 
-_SIZE_RE = re.compile(r'^\s*(\d+)\s*([KMGTP]?)(?:i?B)?\s*$', re.IGNORECASE)
 _FUNCTION_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9+_.]*$')
 _VDEV_RE = re.compile(r'^(xvd|sd|hd)([a-z]+)(\d*)$')
-_UNITS = {'': 1, 'K': 1 << 10, 'M': 1 << 20, 'G': 1 << 30, 'T': 1 << 40, 'P': 1 << 50}
-MAC_PREFIX = '00:16:3e'
 STAMP_SUFFIX = '.xenops-os'
 
 
@@ -53,23 +51,12 @@ class PlanError(AnsibleFilterError):
     """A domain list the role cannot use; the message names the domain."""
 
 
-def stable_mac(name, index):
-    """The MAC xen_domain gives vif ``index`` of domain ``name`` when none is given (documented there)."""
-    digest = hashlib.sha256(('%s/%d' % (name, index)).encode('utf-8')).digest()
-    return '%s:%02x:%02x:%02x' % ((MAC_PREFIX,) + tuple(bytearray(digest[:3])))
-
-
 def parse_size(value, where):
-    """Bytes of a size like ``4G`` or ``512M`` (binary units, as LVM and truncate read them)."""
-    if isinstance(value, bool):
-        raise PlanError('%s: size %r is not a size like 4G or 512M' % (where, value))
-    if isinstance(value, int):
-        return value
-    match = _SIZE_RE.match(to_text(value))
-    if not match:
-        raise PlanError('%s: size %r is not a size like 4G or 512M (whole numbers, binary units K, M, G, T)'
-                        % (where, value))
-    return int(match.group(1)) * _UNITS[match.group(2).upper()]
+    """Bytes of a size like ``4G`` or ``512M``: the size grammar of ``xen_lv`` (``module_utils/_size.py``)."""
+    try:
+        return _parse_size(value)
+    except SizeError as exc:
+        raise PlanError('%s: %s' % (where, exc))
 
 
 def guest_device(vdev):
@@ -153,6 +140,10 @@ def _disks(dom, name, defaults, where):
         if not _FUNCTION_RE.match(to_text(function)):
             raise PlanError('%s: function %r may only contain letters, digits and + _ .' % (dwhere, function))
         vdev = disk.get('vdev') or 'xvd' + chr(ord('a') + index)
+        try:
+            vdev_number(vdev)
+        except SpecError as exc:
+            raise PlanError('%s: %s' % (dwhere, exc))
         if kind == 'phy':
             fstype = disk.get('fstype') or 'none'
         else:
@@ -245,38 +236,6 @@ def _vifs(dom, name, defaults, where):
     return result
 
 
-def _wants_address(dom):
-    """Whether domain_addresses should give this domain (its first vif) an address."""
-    if dom.get('state') == 'absent' or dom.get('ip'):
-        return False
-    vifs = dom.get('vifs')
-    if vifs is None:
-        return True
-    if not vifs or not isinstance(vifs, list) or not isinstance(vifs[0], dict):
-        return False
-    return not vifs[0].get('ip')
-
-
-def _allocate(domains, subnet, reserved, method):
-    """Give domains whose first vif has no address one from subnet (xenops.xen.domain_addresses)."""
-    taken = []
-    wanting = []
-    for dom in domains:
-        if _wants_address(dom):
-            wanting.append(dom)
-        elif dom.get('state') != 'absent':
-            for vif in dom.get('vifs') or []:
-                if isinstance(vif, dict) and vif.get('ip') and to_text(vif['ip']).lower() != 'dhcp':
-                    taken.append(to_text(vif['ip']).split('/')[0])
-            if dom.get('ip') and to_text(dom['ip']).lower() != 'dhcp':
-                taken.append(to_text(dom['ip']).split('/')[0])
-    if not wanting:
-        return domains
-    given = domain_addresses(wanting, subnet, reserved=list(reserved or []) + taken, method=method)
-    by_name = dict((d['name'], d) for d in given)
-    return [by_name.get(d['name'], d) if _wants_address(d) else d for d in domains]
-
-
 def domain_plan(domains, defaults=None, subnet=None, reserved=None, method='name'):
     """Plan the domains of one host; see domain_plan.yml."""
     defaults = dict(defaults or {})
@@ -293,7 +252,7 @@ def domain_plan(domains, defaults=None, subnet=None, reserved=None, method='name
             raise PlanError('domain %s is listed twice' % dom['name'])
         names.add(dom['name'])
     if subnet:
-        domains = _allocate(domains, subnet, reserved, method)
+        domains = allocate_addresses(domains, subnet, reserved, method)
 
     plan = {'domains': [], 'volumes': [], 'purge_volumes': [], 'images': [], 'purge_images': [],
             'roots': [], 'fleet': []}
@@ -338,7 +297,7 @@ def domain_plan(domains, defaults=None, subnet=None, reserved=None, method='name
                       for d in disks],
             'vifs': [spec for spec, net in vifs],
             'autostart': _bool(dom.get('autostart', defaults.get('autostart', True)), where + ': autostart'),
-            'restart': _choice(dom.get('restart') or defaults.get('restart') or 'never', RESTART, where + ': restart'),
+            'restart': _choice(dom.get('restart') or defaults.get('restart') or 'never', RESTART_POLICIES, where + ': restart'),
         }
         for key in PASSTHROUGH:
             if dom.get(key) is not None:
@@ -431,74 +390,8 @@ def domain_plan(domains, defaults=None, subnet=None, reserved=None, method='name
     return plan
 
 
-# ---------------------------------------------------------------------------
-# apt sources
-
-def _deb822_stanzas(text):
-    stanzas, current, key = [], {}, None
-    for line in text.splitlines():
-        if line.startswith('#'):
-            continue
-        if not line.strip():
-            if current:
-                stanzas.append(current)
-            current, key = {}, None
-            continue
-        if line[0] in ' \t' and key:
-            current[key] += ' ' + line.strip()
-            continue
-        if ':' in line:
-            key, value = line.split(':', 1)
-            key = key.strip().lower()
-            current[key] = value.strip()
-    if current:
-        stanzas.append(current)
-    return stanzas
-
-
-def apt_entries(text):
-    """``(uri, [suites])`` of the ``deb`` entries in a sources.list or deb822 .sources text."""
-    text = to_text(text)
-    entries = []
-    for stanza in _deb822_stanzas(text):
-        if 'deb' not in stanza.get('types', '').split() or stanza.get('enabled', 'yes').lower() == 'no':
-            continue
-        for uri in stanza.get('uris', '').split():
-            entries.append((uri, stanza.get('suites', '').split()))
-    for line in text.splitlines():
-        parts = line.split('#', 1)[0].split()
-        if len(parts) < 3 or parts[0] != 'deb':
-            continue
-        parts = parts[1:]
-        if parts[0].startswith('['):
-            while parts and not parts[0].endswith(']'):
-                parts = parts[1:]
-            parts = parts[1:]
-        if len(parts) >= 2:
-            entries.append((parts[0], [parts[1]]))
-    return entries
-
-
-def debian_mirror(texts):
-    """``{mirror, security_mirror}`` from the texts of a host's apt sources files (see debian_mirror.yml)."""
-    if isinstance(texts, (str, bytes)):
-        texts = [texts]
-    entries = []
-    for text in texts or []:
-        entries.extend(apt_entries(text))
-    mirror = security = ''
-    for uri, suites in entries:
-        is_security = 'security' in uri or any(s.endswith(('-security', '/updates')) for s in suites)
-        if is_security and not security:
-            security = uri.rstrip('/')
-        elif not is_security and not mirror:
-            mirror = uri.rstrip('/')
-    return {'mirror': mirror, 'security_mirror': security}
-
-
 class FilterModule(object):
     def filters(self):
         return {
             'domain_plan': domain_plan,
-            'debian_mirror': debian_mirror,
         }

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 
 from ansible.errors import AnsibleFilterError
+from ansible.module_utils.common.text.converters import to_text
 
 try:
     import netaddr
@@ -140,6 +141,38 @@ def fleet_check(fleet):
     if problems:
         raise AnsibleFilterError('the fleet inventory has conflicts: ' + '; '.join(problems))
     return fleet
+
+
+def _wants_address(dom):
+    """Whether domain_addresses should give this domain (its first vif) an address."""
+    if dom.get('state') == 'absent' or dom.get('ip'):
+        return False
+    vifs = dom.get('vifs')
+    if vifs is None:
+        return True
+    if not vifs or not isinstance(vifs, list) or not isinstance(vifs[0], dict):
+        return False
+    return not vifs[0].get('ip')
+
+
+def allocate_addresses(domains, subnet, reserved, method):
+    """Give the domains whose first vif has no address one from ``subnet`` (``domain_addresses``); used by ``domain_plan``."""
+    taken = []
+    wanting = []
+    for dom in domains:
+        if _wants_address(dom):
+            wanting.append(dom)
+        elif dom.get('state') != 'absent':
+            for vif in dom.get('vifs') or []:
+                if isinstance(vif, dict) and vif.get('ip') and to_text(vif['ip']).lower() != 'dhcp':
+                    taken.append(to_text(vif['ip']).split('/')[0])
+            if dom.get('ip') and to_text(dom['ip']).lower() != 'dhcp':
+                taken.append(to_text(dom['ip']).split('/')[0])
+    if not wanting:
+        return domains
+    given = domain_addresses(wanting, subnet, reserved=list(reserved or []) + taken, method=method)
+    by_name = dict((d['name'], d) for d in given)
+    return [by_name.get(d['name'], d) if _wants_address(d) else d for d in domains]
 
 
 class FilterModule(object):

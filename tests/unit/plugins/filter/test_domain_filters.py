@@ -7,10 +7,12 @@ import pytest
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.xenops.xen.plugins.filter.domains import (
-    FilterModule, debian_mirror, domain_plan, guest_device, parse_size, stable_mac)
+from ansible_collections.xenops.xen.plugins.filter import apt_sources
+from ansible_collections.xenops.xen.plugins.filter.apt_sources import debian_mirror
+from ansible_collections.xenops.xen.plugins.filter.domains import FilterModule, domain_plan, guest_device, parse_size
 from ansible_collections.xenops.xen.plugins.filter.fleet import fleet_check
-from ansible_collections.xenops.xen.plugins.module_utils import _names
+from ansible_collections.xenops.xen.plugins.module_utils import _domain_spec, _size
+from ansible_collections.xenops.xen.plugins.module_utils._names import stable_mac
 
 DEFAULTS = {
     'type': 'pvh', 'memory': 256, 'vcpus': 1, 'kernel': '/vmlinuz', 'ramdisk': '/initrd.img',
@@ -26,24 +28,38 @@ def plan(domains, **kwargs):
 
 
 def test_filters_are_registered():
-    assert sorted(FilterModule().filters()) == ['debian_mirror', 'domain_plan']
+    assert sorted(FilterModule().filters()) == ['domain_plan']
+    assert sorted(apt_sources.FilterModule().filters()) == ['debian_mirror']
 
 
-def test_stable_mac_is_the_one_xen_domain_gives():
-    for name, index in (('news', 0), ('web', 1), ('a.b-c', 7)):
-        assert stable_mac(name, index) == _names.stable_mac(name, index)
+def test_fleet_macs_are_the_ones_xen_domain_writes():
+    """The plan's fleet list (MACs for the fleet checks) and xen_domain's config agree for vifs without a MAC."""
+    out = plan([{'name': 'web', 'vifs': [{}, {'bridge': 'xenbr1'}]}])
+    cfg = _domain_spec.build_config('web', out['domains'][0])
+    written = [dict(item.split('=', 1) for item in vif.split(','))['mac'] for vif in cfg['vif']]
+    assert [v['mac'] for v in out['fleet'][0]['vifs']] == written == [stable_mac('web', 0), stable_mac('web', 1)]
 
 
-@pytest.mark.parametrize('text, size', [('4G', 4 << 30), ('512M', 512 << 20), ('1GiB', 1 << 30), (4096, 4096),
-                                        ('10k', 10 << 10)])
+# One size grammar for the collection: the role's filter reads a size as xen_lv does.
+SIZES = [('4G', 4 << 30), ('4g', 4 << 30), ('512M', 512 << 20), ('1GiB', 1 << 30), (4096, 4096), ('4096', 4096),
+         ('1.5G', 3 << 29), ('2048m', 2 << 30), (' 10G ', 10 << 30)]
+BAD_SIZES = [('4GB', 'ambiguous'), ('0', 'greater than zero'), (0, 'greater than zero'), ('-1G', 'relative'),
+             ('+1G', 'relative'), ('100%FREE', 'percentage'), ('4X', 'unknown unit'), (True, 'number of bytes'),
+             ('', 'must not be empty'), ('1.5Q', 'unknown unit')]
+
+
+@pytest.mark.parametrize('text, size', SIZES)
 def test_parse_size(text, size):
-    assert parse_size(text, 'x') == size
+    assert parse_size(text, 'x') == size == _size.parse_size(text)
 
 
-@pytest.mark.parametrize('text', ['1.5G', '-1G', '4X', True, ''])
-def test_parse_size_refuses(text):
-    with pytest.raises(AnsibleFilterError, match='is not a size'):
-        parse_size(text, 'x')
+@pytest.mark.parametrize('text, word', BAD_SIZES)
+def test_parse_size_refuses(text, word):
+    with pytest.raises(AnsibleFilterError, match=word) as exc:
+        parse_size(text, 'domain a: disk 0')
+    assert str(exc.value).startswith('domain a: disk 0: size')
+    with pytest.raises(_size.SizeError, match=word):
+        _size.parse_size(text)
 
 
 def test_guest_device():
