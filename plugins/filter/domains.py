@@ -125,16 +125,22 @@ def _os(dom, default_os, where):
     return result
 
 
+def _items(dom, key, default, allowed, where):
+    """``(index, item, where)`` of the list ``dom[key]`` (``default`` when missing), each a dict of known keys."""
+    items = dom.get(key)
+    if items is None:
+        items = default
+    if not isinstance(items, list):
+        raise PlanError('%s: %s must be a list' % (where, key))
+    for index, item in enumerate(items):
+        iwhere = '%s: %s %d' % (where, key[:-1], index)
+        _check_keys(item, allowed, iwhere)
+        yield index, item, iwhere
+
+
 def _disks(dom, name, defaults, where):
-    disks = dom.get('disks')
-    if disks is None:
-        disks = defaults.get('disks') or []
-    if not isinstance(disks, list):
-        raise PlanError('%s: disks must be a list' % where)
     result = []
-    for index, disk in enumerate(disks):
-        dwhere = '%s: disk %d' % (where, index)
-        _check_keys(disk, DISK_KEYS, dwhere)
+    for index, disk, dwhere in _items(dom, 'disks', defaults.get('disks') or [], DISK_KEYS, where):
         kind = _choice(disk.get('type', 'lvm'), DISK_TYPES, dwhere + ': type')
         function = disk.get('function') or ('root' if index == 0 else 'disk%d' % index)
         if not _FUNCTION_RE.match(to_text(function)):
@@ -197,15 +203,8 @@ def _interface(value, prefix, where):
 
 
 def _vifs(dom, name, defaults, where):
-    vifs = dom.get('vifs')
-    if vifs is None:
-        vifs = [{}]
-    if not isinstance(vifs, list):
-        raise PlanError('%s: vifs must be a list' % where)
     result = []
-    for index, vif in enumerate(vifs):
-        vwhere = '%s: vif %d' % (where, index)
-        _check_keys(vif, VIF_KEYS, vwhere)
+    for index, vif, vwhere in _items(dom, 'vifs', [{}], VIF_KEYS, where):
         spec = dict((k, vif[k]) for k in ('vifname', 'model', 'script', 'rate', 'mtu') if vif.get(k) is not None)
         spec['bridge'] = vif.get('bridge') or defaults.get('bridge') or 'xenbr0'
         if vif.get('mac'):

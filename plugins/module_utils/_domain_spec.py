@@ -151,18 +151,23 @@ def _list_option(values, key, prefix):
     raise DomainError('%s%s must be a list, got %s' % (prefix, key, type(values).__name__))
 
 
-def _disks(name, values):
-    disks = []
+def _parsed(name, values, what, from_dict, from_spec):
+    """Each of ``values`` (a dict or a spec string) parsed; an error names the domain, the index and the value."""
+    parsed = []
     for i, value in enumerate(values):
         try:
-            disk = disk_from_dict(value) if isinstance(value, dict) else parse_disk_spec(value)
+            parsed.append(from_dict(value) if isinstance(value, dict) else from_spec(value))
         except SpecError as exc:
-            raise DomainError('domain %s, disk %d (%s): %s' % (name, i, _shown(value), exc))
-        # a relative target is a device below /dev for libxl; written out, it works from any directory
-        disk['target'] = host_path(disk['target'], disk['script'])
-        disks.append(disk)
+            raise DomainError('domain %s, %s %d (%s): %s' % (name, what, i, _shown(value), exc))
+    return parsed
+
+
+def _disks(name, values):
+    disks = _parsed(name, values, 'disk', disk_from_dict, parse_disk_spec)
     seen = {}
     for i, disk in enumerate(disks):
+        # a relative target is a device below /dev for libxl; written out, it works from any directory
+        disk['target'] = host_path(disk['target'], disk['script'])
         number = vdev_number(disk['vdev'])
         if number in seen:
             j = seen[number]
@@ -173,15 +178,9 @@ def _disks(name, values):
 
 
 def _vifs(name, values):
-    vifs = []
-    for i, value in enumerate(values):
-        try:
-            vif = vif_from_dict(value) if isinstance(value, dict) else parse_vif_spec(value)
-        except SpecError as exc:
-            raise DomainError('domain %s, vif %d (%s): %s' % (name, i, _shown(value), exc))
-        if 'mac' not in vif:
-            vif['mac'] = stable_mac(name, i)
-        vifs.append(vif)
+    vifs = _parsed(name, values, 'vif', vif_from_dict, parse_vif_spec)
+    for i, vif in enumerate(vifs):
+        vif.setdefault('mac', stable_mac(name, i))
     return vifs
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections import namedtuple
 
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError
 from ansible_collections.xenops.xen.plugins.module_utils._names import DOM0_NAME
@@ -152,16 +153,10 @@ def parse_vgs(data):
 # ---------------------------------------------------------------------------
 # blkid
 
-class Signature(object):
+class Signature(namedtuple('Signature', ('type', 'label', 'uuid', 'pttype'), defaults=(None, None, None, None))):
     """What ``blkid -p`` found on a device: a filesystem (TYPE) or a partition table (PTTYPE)."""
 
-    __slots__ = ('type', 'label', 'uuid', 'pttype')
-
-    def __init__(self, type=None, label=None, uuid=None, pttype=None):
-        self.type = type
-        self.label = label
-        self.uuid = uuid
-        self.pttype = pttype
+    __slots__ = ()
 
     @property
     def kind(self):
@@ -171,9 +166,6 @@ class Signature(object):
         if self.pttype:
             return '%s partition table' % self.pttype
         return 'unknown signature'
-
-    def __repr__(self):
-        return 'Signature(type=%r, label=%r, uuid=%r, pttype=%r)' % (self.type, self.label, self.uuid, self.pttype)
 
 
 def _unescape_blkid(value):

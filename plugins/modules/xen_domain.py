@@ -208,37 +208,25 @@ from ansible_collections.xenops.xen.plugins.module_utils._domain_spec import (
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandRunner
 from ansible_collections.xenops.xen.plugins.module_utils._xl import Toolstack
 
-DOMAIN_OPTIONS = dict(
-    name=dict(type='str'),
-    state=dict(type='str', choices=list(STATES)),
-    type=dict(type='str', choices=list(TYPES)),
-    kernel=dict(type='str'),
-    ramdisk=dict(type='str'),
-    cmdline=dict(type='str'),
-    root=dict(type='str'),
-    extra=dict(type='str'),
-    bootloader=dict(type='str'),
-    memory=dict(type='int'),
-    maxmem=dict(type='int'),
-    vcpus=dict(type='int'),
-    maxvcpus=dict(type='int'),
-    disks=dict(type='raw'),
-    vifs=dict(type='raw'),
-    on_poweroff=dict(type='str', choices=list(EVENT_ACTIONS)),
-    on_reboot=dict(type='str', choices=list(EVENT_ACTIONS)),
-    on_crash=dict(type='str', choices=list(EVENT_ACTIONS)),
-    extra_options=dict(type='dict'),
-    autostart=dict(type='bool'),
-    restart=dict(type='str', choices=list(RESTART_POLICIES)),
-    force_destroy=dict(type='bool'),
-    shutdown_timeout=dict(type='int'),
-    boot_settle=dict(type='int'),
-)
+
+def domain_options():
+    """The per-domain options (documented in the doc fragment xenops.xen.xen_domain), no defaults."""
+    options = {}
+    for kind, names in (('str', ('name', 'kernel', 'ramdisk', 'cmdline', 'root', 'extra', 'bootloader')),
+                        ('int', ('memory', 'maxmem', 'vcpus', 'maxvcpus', 'shutdown_timeout', 'boot_settle')),
+                        ('bool', ('autostart', 'force_destroy')), ('raw', ('disks', 'vifs')), ('dict', ('extra_options',))):
+        options.update((name, dict(type=kind)) for name in names)
+    for name, choices in (('state', STATES), ('type', TYPES), ('restart', RESTART_POLICIES), ('on_poweroff', EVENT_ACTIONS),
+                          ('on_reboot', EVENT_ACTIONS), ('on_crash', EVENT_ACTIONS)):
+        options[name] = dict(type='str', choices=list(choices))
+    return options
+
+
 CMDLINE_EXCLUSIVE = [('cmdline', 'root'), ('cmdline', 'extra')]
 
 
 def argument_spec():
-    spec = dict((k, dict(v)) for k, v in DOMAIN_OPTIONS.items())
+    spec = domain_options()
     spec['state']['default'] = 'running'
     spec['restart']['default'] = 'never'
     spec['force_destroy']['default'] = False
@@ -251,7 +239,7 @@ def argument_spec():
 
 def entry_spec():
     """The options of one entry of O(domains): the per-domain options, O(name) required, no defaults."""
-    entry = dict((k, dict(v)) for k, v in DOMAIN_OPTIONS.items())
+    entry = domain_options()
     entry['name']['required'] = True
     return entry
 

@@ -239,21 +239,12 @@ domains:
         script:
           description: Hotplug script.
           type: str
-    on_poweroff:
-      description: Action when the guest powers off, spelled as in xl.cfg.
-      type: str
-    on_reboot:
-      description: Action when the guest reboots.
-      type: str
-    on_watchdog:
-      description: Action when the watchdog fires.
-      type: str
-    on_crash:
-      description: Action when the guest crashes.
-      type: str
-    on_soft_reset:
-      description: Action on a soft reset.
-      type: str
+    # the actions, spelled as in xl.cfg
+    on_poweroff: {description: 'Action when the guest powers off, spelled as in xl.cfg.', type: str}
+    on_reboot: {description: 'Action when the guest reboots.', type: str}
+    on_watchdog: {description: 'Action when the watchdog fires.', type: str}
+    on_crash: {description: 'Action when the guest crashes.', type: str}
+    on_soft_reset: {description: 'Action on a soft reset.', type: str}
 '''
 
 from ansible.module_utils.basic import AnsibleModule
