@@ -30,6 +30,8 @@ MODULE = "xenops.xen.xen_domain"
 BRIDGE = "xenbrt"
 DATA = "/var/tmp/xenops-dt-a-data.img"
 FIXED_MAC = "00:16:3e:0a:0b:0c"
+VG = "vg_dt"
+VG_IMAGE = "/var/tmp/xenops-dt-vg.img"
 BASE = {"type": "pv", "kernel": labkit.BUSYBOX_KERNEL, "ramdisk": labkit.BUSYBOX_RAMDISK,
         "boot_settle": 5}
 A = dict(BASE, name="dt-a", extra="console=hvc0 quiet", memory=128, maxmem=160, vcpus=1, maxvcpus=2,
@@ -68,8 +70,10 @@ def xenstore(domid, key):
 
 
 def cleanup():
-    LAB.ssh("for d in dt-a dt-b dt-bad; do xl destroy $d 2>/dev/null; rm -f /etc/xen/$d.cfg /etc/xen/auto/$d.cfg "
-            "/etc/xen/.$d.cfg.tmp; done; rm -f %s; ip link del %s 2>/dev/null; true" % (DATA, BRIDGE))
+    LAB.ssh("for d in dt-a dt-b dt-bad dt-c; do xl destroy $d 2>/dev/null; rm -f /etc/xen/$d.cfg /etc/xen/auto/$d.cfg "
+            "/etc/xen/.$d.cfg.tmp; done; rm -f %s; ip link del %s 2>/dev/null; "
+            "vgremove -f %s 2>/dev/null; for l in $(losetup -j %s -O NAME -n); do pvremove -ff -y $l; losetup -d $l; done; "
+            "rm -f %s; true" % (DATA, BRIDGE, VG, VG_IMAGE, VG_IMAGE))
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -253,3 +257,34 @@ def test_absent_removes_domain_config_and_autostart_link():
     again, _ignored, _ignored = xen_domain({"domains": [{"name": "dt-a", "state": "absent"},
                                                         {"name": "dt-b", "state": "absent"}]})
     assert (again["failed"], again["changed"]) == (False, False)
+
+
+def test_relative_lv_target_is_written_as_dev_path_and_boots():
+    """A disk given as phy:VG/LV (the old relative form) is written as /dev/VG/LV; xl create opens it."""
+    LAB.must("truncate -s 64M %s && dev=$(losetup -f --show %s) && pvcreate -q $dev && vgcreate -q %s $dev && "
+             "lvcreate -q -y -L 8M -n dt-c-data %s" % (VG_IMAGE, VG_IMAGE, VG, VG))
+    c = dict(BASE, name="dt-c", extra="console=hvc0 quiet", memory=96, vcpus=1, vifs=[{"bridge": BRIDGE}],
+             disks=["phy:%s/dt-c-data,xvdb,w" % VG])
+    result, seconds, _ignored = xen_domain(c)
+    TIMES["create with a relative LV target"] = seconds
+    ok(result)
+    assert kinds(result) == ["write_config", "create"]
+    assert "target=/dev/%s/dt-c-data" % VG in LAB.must("cat /etc/xen/dt-c.cfg")
+    assert "51728" in LAB.must("xl block-list dt-c")  # xvdb
+    domid = xl_row("dt-c")[0]
+    params = LAB.must("xenstore-read /local/domain/0/backend/vbd/%d/51728/params" % domid).strip()
+    assert params == "/dev/%s/dt-c-data" % VG
+    assert xen_domain(c)[0]["changed"] is False
+
+
+def test_batch_hands_a_mac_over_from_a_removed_domain():
+    """dt-c runs with a MAC that the batch gives to dt-a while it removes dt-c later in the list: dt-c goes first."""
+    mac = LAB.must("xl network-list dt-c | awk 'NR==2 {print $3}'").strip()
+    assert re.match(r"([0-9a-f]{2}:){5}[0-9a-f]{2}\Z", mac), mac
+    a = dict(A, state="running", vifs=[{"bridge": BRIDGE, "mac": mac}], autostart=None)
+    result, _ignored, _ignored = xen_domain({"domains": [a, {"name": "dt-c", "state": "absent"}]})
+    ok(result)
+    assert [kinds(r) for r in result["domains"]] == [["write_config", "create"], ["shutdown", "remove_config"]]
+    assert xl_row("dt-c") is None
+    assert mac in LAB.must("xl network-list dt-a")
+    ok(xen_domain({"name": "dt-a", "state": "absent"})[0])
