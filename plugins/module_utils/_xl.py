@@ -35,7 +35,6 @@ import json
 import re
 
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError
-from ansible_collections.xenops.xen.plugins.module_utils._xlcfg import XlCfgError, parse as parse_xlcfg
 
 
 # Shutdown reason letter (5th state flag) -> reason, as in xl_info.c.
@@ -277,28 +276,6 @@ def merge(list_long, list_plain):
     return result
 
 
-def domains(list_long, list_plain):
-    """Guest domains (Domain-0 left out): ``dict`` name -> facts, see :func:`merge`."""
-    return dict((n, f) for n, f in merge(list_long, list_plain).items() if f['domid'] != 0)
-
-
-def check_xl_conf(text):
-    """Refuse an ``/etc/xen/xl.conf`` with which this collection cannot work.
-
-    xl reads the file with the same parser as domain configs and stops on a
-    syntax error; ``output_format = "sxp"`` makes ``xl list -l`` print SXP
-    instead of JSON.  Returns the parsed settings.
-    """
-    try:
-        conf = parse_xlcfg(text)
-    except XlCfgError as exc:
-        raise XlError('/etc/xen/xl.conf cannot be parsed, xl would refuse to run: %s' % exc)
-    if str(conf.get('output_format', 'json')) == 'sxp':
-        raise XlError('/etc/xen/xl.conf sets output_format="sxp": xl list -l would not print JSON; '
-                      'set output_format="json" or remove the setting')
-    return conf
-
-
 # ---------------------------------------------------------------- service
 
 class ShutdownTimeout(CommandError):
@@ -311,7 +288,7 @@ class Toolstack(object):
     Reading: :meth:`list_long`, :meth:`list_plain`, :meth:`info`,
     :meth:`state`.  Changing: :meth:`validate`, :meth:`create`,
     :meth:`shutdown`, :meth:`destroy`, :meth:`pause`, :meth:`unpause`,
-    :meth:`mem_set`, :meth:`mem_max`, :meth:`vcpu_set`.  Output that cannot
+    :meth:`mem_set`, :meth:`vcpu_set`.  Output that cannot
     be parsed raises :class:`CommandError` with the command and its output.
     """
 
@@ -389,10 +366,6 @@ class Toolstack(object):
     def mem_set(self, name, mib):
         """Balloon ``name`` to ``mib`` MiB: ``xl mem-set NAME <mib>m``."""
         return self.runner.run(['xl', 'mem-set', name, '%dm' % int(mib)])
-
-    def mem_max(self, name, mib):
-        """Set the memory limit of ``name``: ``xl mem-max NAME <mib>m``."""
-        return self.runner.run(['xl', 'mem-max', name, '%dm' % int(mib)])
 
     def vcpu_set(self, name, count):
         """Set the number of online vCPUs: ``xl vcpu-set NAME N``."""

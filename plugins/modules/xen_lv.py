@@ -245,7 +245,7 @@ volumes:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.xenops.xen.plugins.module_utils._lvm import Lvm
+from ansible_collections.xenops.xen.plugins.module_utils._lvm import Lvm, LvmParseError
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError, CommandRunner
 from ansible_collections.xenops.xen.plugins.module_utils._volume_apply import ConvergeError, converge
 from ansible_collections.xenops.xen.plugins.module_utils._volume_spec import FSTYPES, VolumeError, desired_volumes
@@ -281,6 +281,8 @@ def main():
         result = converge(Lvm(CommandRunner(module)), desired, check_mode=module.check_mode, diff=module._diff)
     except VolumeError as exc:
         module.fail_json(msg=str(exc))
+    except LvmParseError as exc:
+        module.fail_json(msg='cannot read what LVM reports, nothing was changed: %s' % exc)
     except ConvergeError as exc:
         module.fail_json(**exc.as_result())
     except CommandError as exc:

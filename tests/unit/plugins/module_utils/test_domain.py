@@ -390,9 +390,14 @@ def lab_text(name):
         return f.read()
 
 
+def guests(facts):
+    """The guest domains of merged ``xl list -l`` and ``xl list`` facts, as ``Toolstack.state()`` has them."""
+    return dict((name, f) for name, f in facts.items() if f['domid'] != 0)
+
+
 @pytest.fixture
 def lab_domains():
-    return _xl.domains(_xl.parse_list_long(lab_text('xl_list_l.json')), _xl.parse_list(lab_text('xl_list.txt')))
+    return guests(_xl.merge(_xl.parse_list_long(lab_text('xl_list_l.json')), _xl.parse_list(lab_text('xl_list.txt'))))
 
 
 @pytest.mark.parametrize('name', ['news', 'web'])
@@ -418,7 +423,7 @@ def test_lab_actions_left_out_by_libxl_are_destroy(lab_domains):
 
 def test_lab_running_state_words(lab_domains):
     assert [_domain_plan.run_state(lab_domains[n]) for n in ('news', 'web')] == ['running', 'running']
-    paused = _xl.domains(_xl.parse_list_long(lab_text('xl_list_l.json')), _xl.parse_list(lab_text('xl_list_paused.txt')))
+    paused = guests(_xl.merge(_xl.parse_list_long(lab_text('xl_list_l.json')), _xl.parse_list(lab_text('xl_list_paused.txt'))))
     assert _domain_plan.run_state(paused['web']) == 'paused'
 
 

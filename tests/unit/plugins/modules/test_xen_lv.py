@@ -661,3 +661,14 @@ def test_remove_refused_when_running_domain_uses_relative_path(check_mode):
     assert result['msg'] == ('refusing to remove volume vg_xen/news-root: it is used by running domain news (xvda) '
                              '(set force: true to remove it anyway)')
     assert seen == [LVS, VGS, XL_LIST_LONG]
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_unexpected_lvs_value_is_a_failure_not_a_traceback(check_mode):
+    bad = json.dumps({'report': [{'lv': [{'vg_name': 'vg_xen', 'lv_name': 'x', 'lv_path': '/dev/vg_xen/x',
+                                          'lv_size': '1.00g', 'lv_attr': IDLE}]}]})
+    result, failed, seen = run(dict(vg='vg_xen', name='x', size='1G'), [Call(LVS, out=bad)], check_mode=check_mode)
+    assert failed is True
+    assert result['msg'] == ("cannot read what LVM reports, nothing was changed: lvs: field lv_size is not a whole "
+                             "number of bytes: '1.00g' (run with --units b --nosuffix)")
+    assert seen == [LVS]
