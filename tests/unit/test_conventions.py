@@ -48,22 +48,67 @@ def _module_names():
     return sorted(n[:-3] for n in os.listdir(MODULES) if n.endswith('.py')) if os.path.isdir(MODULES) else []
 
 
+FRAGMENTS = os.path.join(ROOT, 'plugins', 'doc_fragments')
+ATTRIBUTES = ('check_mode', 'diff_mode', 'idempotent')
+
+
+def _module_docs(text):
+    docs = {}
+    for node in ast.parse(text).body:
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) and node.targets[0].id in ('DOCUMENTATION', 'EXAMPLES', 'RETURN'):
+            docs[node.targets[0].id] = node.value.value
+    return docs
+
+
+def _fragment(name):
+    """The YAML of doc fragment ``xenops.xen.FILE`` or ``xenops.xen.FILE.VARIANT``, read as ansible-doc reads it."""
+    parts = name.split('.')
+    assert parts[:2] == ['xenops', 'xen'], 'fragment %s is not one of this collection' % name
+    with open(os.path.join(FRAGMENTS, parts[2] + '.py')) as f:
+        tree = ast.parse(f.read())
+    wanted = parts[3].upper() if len(parts) > 3 else 'DOCUMENTATION'
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) and node.targets[0].id == wanted:
+            return yaml.safe_load(node.value.value) or {}
+    raise AssertionError('fragment %s has no %s' % (name, wanted))
+
+
+def attribute_problems(documentation):
+    """What is missing from a module's attributes once its doc fragments are merged in (empty: nothing)."""
+    doc = yaml.safe_load(documentation)
+    merged = {}
+    for name in doc.get('extends_documentation_fragment') or []:
+        for key, value in (_fragment(name).get('attributes') or {}).items():
+            merged.setdefault(key, {}).update(value)
+    for key, value in (doc.get('attributes') or {}).items():
+        merged.setdefault(key, {}).update(value)
+    problems = []
+    for key in ATTRIBUTES:
+        if not merged.get(key, {}).get('description'):
+            problems.append('attribute %s has no description' % key)
+        if merged.get(key, {}).get('support') not in ('full', 'partial', 'none'):
+            problems.append('attribute %s does not say its support' % key)
+    return problems
+
+
 @pytest.mark.parametrize('name', _module_names())
 def test_module_documents_check_and_diff_mode(name):
     with open(os.path.join(MODULES, name + '.py')) as f:
-        tree = ast.parse(f.read())
-    docs = {}
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) and node.targets[0].id in ('DOCUMENTATION', 'EXAMPLES', 'RETURN'):
-            docs[node.targets[0].id] = node.value.value
+        docs = _module_docs(f.read())
     assert sorted(docs) == ['DOCUMENTATION', 'EXAMPLES', 'RETURN']
-    doc = yaml.safe_load(docs['DOCUMENTATION'])
-    assert doc['module'] == name
-    fragments = doc.get('extends_documentation_fragment') or []
-    attributes = doc.get('attributes') or {}
-    has_attr = set(attributes) | {'check_mode', 'diff_mode'} if any('attributes' in f for f in fragments) else set(attributes)
-    assert {'check_mode', 'diff_mode'} <= has_attr
+    assert yaml.safe_load(docs['DOCUMENTATION'])['module'] == name
+    assert attribute_problems(docs['DOCUMENTATION']) == []
     assert yaml.safe_load(docs['EXAMPLES'])
+
+
+@pytest.mark.parametrize('name', [n for n in _module_names() if n != 'xen_info'])
+def test_attribute_check_fails_without_the_attributes_block(name):
+    """The check above can fail: the module's documentation with its attributes block cut out is refused."""
+    with open(os.path.join(MODULES, name + '.py')) as f:
+        doc = yaml.safe_load(_module_docs(f.read())['DOCUMENTATION'])
+    assert doc.get('attributes'), 'module %s documents no attributes of its own' % name
+    del doc['attributes']
+    assert 'attribute check_mode does not say its support' in attribute_problems(yaml.safe_dump(doc))
 
 
 def _roles():
@@ -84,3 +129,10 @@ def test_role_defaults_match_argument_specs(role):
     assert [k for k in defaults if not prefix.match(k)] == []
     assert [k for k in options if not prefix.match(k)] == []
     assert sorted(set(defaults) - options) == []
+
+
+def test_attribute_check_fails_without_the_info_module_fragment():
+    with open(os.path.join(MODULES, 'xen_info.py')) as f:
+        doc = yaml.safe_load(_module_docs(f.read())['DOCUMENTATION'])
+    doc['extends_documentation_fragment'].remove('xenops.xen.attributes.info_module')
+    assert attribute_problems(yaml.safe_dump(doc)) == ['attribute %s does not say its support' % key for key in ATTRIBUTES]
