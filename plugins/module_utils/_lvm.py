@@ -310,8 +310,9 @@ def domain_disks(entries):
 class Lvm(object):
     """LVM, blkid and mkfs commands through a :class:`~._runner.CommandRunner`."""
 
-    def __init__(self, runner):
+    def __init__(self, runner, toolstack=None):
         self.runner = runner
+        self.toolstack = toolstack or Toolstack(runner)
 
     def report(self, vgs=None):
         """Run ``lvs`` and ``vgs`` once each; return a :class:`Report`.
@@ -412,10 +413,10 @@ class Lvm(object):
         return read_mounts()
 
     def xl_installed(self):
-        return bool(self.runner.module.get_bin_path('xl'))
+        return self.runner.find('xl') is not None
 
     def domain_disks(self):
         """Disks of running domains (``xl list -l``); none when xl is not installed."""
         if not self.xl_installed():
             return []
-        return domain_disks(Toolstack(self.runner).list_long())
+        return domain_disks(self.toolstack.list_long())

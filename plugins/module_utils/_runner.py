@@ -66,6 +66,15 @@ class CommandRunner(object):
         self._paths = {}
         self.calls = []
 
+    def find(self, program):
+        """The path of ``program``, or None when it is not installed."""
+        if program not in self._paths:
+            path = self.module.get_bin_path(program)
+            if not path:
+                return None
+            self._paths[program] = path
+        return self._paths[program]
+
     def _resolve(self, program):
         if program not in self._paths:
             self._paths[program] = self.module.get_bin_path(program, required=True)

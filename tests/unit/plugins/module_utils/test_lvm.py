@@ -284,19 +284,14 @@ def test_domain_disks():
 # ---------------------------------------------------------------------------
 # Lvm service: exact argv
 
-class FakeModule(object):
-    def __init__(self, programs):
-        self.programs = programs
-
-    def get_bin_path(self, name, *args, **kwargs):
-        return name if name in self.programs else None
-
-
 class FakeRunner(object):
     def __init__(self, results=None, programs=('xl',)):
         self.results = list(results or [])
         self.calls = []
-        self.module = FakeModule(programs)
+        self.programs = programs
+
+    def find(self, program):
+        return program if program in self.programs else None
 
     def run(self, argv, check=True, data=None):
         self.calls.append(list(argv))
