@@ -367,6 +367,36 @@ def test_compare_running_memory_without_maxmem_needs_restart_to_shrink_maxmem():
     assert live == {'memory': 128}
 
 
+def test_compare_running_vcpus_beyond_the_running_maxvcpus_need_a_restart():
+    cfg = build_config('news', dict(NEWS, vcpus=4, maxvcpus=4))
+    reasons, live = compare_running(cfg, facts())
+    assert reasons == ['maxvcpus 4, running 2', 'vcpus 4 is more than the running maxvcpus 2']
+    assert live == {}
+    reasons, live = compare_running(build_config('news', dict(NEWS, vcpus=2)), facts())
+    assert (reasons, live) == ([], {'vcpus': 2})
+
+
+def test_compare_running_memory_beyond_the_running_maxmem_needs_a_restart():
+    reasons, live = compare_running(build_config('news', dict(NEWS, memory=768, maxmem=1024)), facts())
+    assert reasons == ['maxmem 1024 MiB, running 512 MiB', 'memory 768 MiB is more than the running maxmem 512 MiB']
+    assert live == {}
+
+
+@pytest.mark.parametrize('wanted, running, reasons', [
+    ('/usr/lib/xen-4.17/bin/pygrub', '/usr/bin/pygrub', []),          # the same program from another path
+    ('pygrub', 'pygrub', []),
+    ('pygrub', None, ['bootloader pygrub, running None']),          # running from a kernel, configured for pygrub
+    ('/usr/bin/pvgrub', 'pygrub', ['bootloader /usr/bin/pvgrub, running pygrub']),
+])
+def test_compare_running_bootloader(wanted, running, reasons):
+    options = dict(NEWS, bootloader=wanted)
+    for key in ('kernel', 'ramdisk'):
+        options.pop(key, None)
+    got, live = compare_running(build_config('news', options), facts(bootloader=running))
+    assert [r for r in got if r.startswith('bootloader')] == reasons
+    assert not [r for r in got if r.startswith(('kernel', 'ramdisk', 'cmdline'))], got
+
+
 def test_check_unique_macs_ignores_absent_and_itself():
     plans = [plan(running=facts()), plan(dict(NEWS, name='old'), state='absent')]
     plans[1].config = build_config('old', dict(NEWS, name='old', vifs=['mac=00:16:3e:54:69:80']))
