@@ -5,9 +5,10 @@
 
 from __future__ import annotations
 
-import os
 
 import pytest
+
+import labdata
 
 from ansible_collections.xenops.xen.plugins.module_utils import _domain_apply, _domain_plan, _names, _xl, _xl_devices, _xlcfg
 from ansible_collections.xenops.xen.plugins.module_utils._domain_compare import compare_running, same_config
@@ -412,12 +413,7 @@ def test_tail_reads_the_last_lines(tmp_path):
 
 # ---------------------------------------------------------------- real lab output
 
-LAB = os.path.join(os.path.dirname(__file__), 'fixtures', 'lab')
-
-
-def lab_text(name):
-    with open(os.path.join(LAB, name)) as f:
-        return f.read()
+lab_text = labdata.text
 
 
 def guests(facts):

@@ -6,9 +6,10 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
+
+import labdata
 
 from ansible_collections.xenops.xen.plugins.module_utils import _lvm
 from ansible_collections.xenops.xen.plugins.module_utils._lvm import (
@@ -19,20 +20,17 @@ from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandE
 from ansible_collections.xenops.xen.plugins.module_utils._xl import parse_list_long
 
 # Real output captured from the Xen lab (see fixtures/lab/README.md).
-LAB = os.path.join(os.path.dirname(__file__), 'fixtures', 'lab')
 
 GIB = 1024 ** 3
 MIB = 1024 ** 2
 
 
-def lab(name):
-    with open(os.path.join(LAB, name)) as f:
-        return f.read()
+lab = labdata.text
 
 
 def lab_result(name):
     """``(rc, stdout, stderr)`` of a captured command (``NAME.json``)."""
-    data = json.loads(lab(name + '.json'))
+    data = labdata.run(name)
     return data['rc'], data['stdout'], data['stderr']
 
 

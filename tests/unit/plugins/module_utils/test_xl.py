@@ -6,9 +6,10 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
+
+import labdata
 
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError, CommandRunner
 from ansible_collections.xenops.xen.plugins.module_utils._xlcfg import parse as parse_xlcfg
@@ -16,17 +17,13 @@ from ansible_collections.xenops.xen.plugins.module_utils._xl import (
     ShutdownTimeout, Toolstack, XlError, config_facts, host_facts, merge,
     parse_info, parse_list, parse_list_long, state_from_flags)
 
-LAB = os.path.join(os.path.dirname(__file__), 'fixtures', 'lab')
-
 
 def domains(list_long, list_plain):
     """The guests of :func:`merge` (Domain-0 left out), as ``Toolstack.state()`` returns them."""
     return dict((name, facts) for name, facts in merge(list_long, list_plain).items() if facts['domid'] != 0)
 
 
-def lab(name):
-    with open(os.path.join(LAB, name)) as f:
-        return f.read()
+lab = labdata.text
 
 
 def record(name):

@@ -11,13 +11,15 @@ import os
 import re
 
 import pytest
+
+import labdata
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.xenops.xen.plugins.module_utils._xlcfg import (
     CANONICAL_ORDER, DEFAULT_HEADER, XlCfgError, equivalent, normalize, parse, render, sort_keys)
 
-LAB = os.path.join(os.path.dirname(__file__), 'fixtures', 'lab')
+LAB = labdata.LAB
 
 
 # ------------------------------------------------------------ syntax forms
@@ -443,9 +445,7 @@ def test_hand_written_forms_are_equivalent(case):
 
 # ------------------------------------------------------------ real files from the lab
 
-def _lab(name):
-    with open(os.path.join(LAB, name)) as f:
-        return f.read()
+_lab = labdata.text
 
 
 # every captured config that xl itself parsed (bad-disk.cfg is refused later, for its disk spec)

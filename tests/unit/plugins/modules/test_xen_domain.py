@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 
 import pytest
+
+import labdata
 
 from ansible_collections.xenops.xen.plugins.module_utils import _domain_apply, _domain_spec, _names, _xlcfg
 from ansible_collections.xenops.xen.plugins.modules import xen_domain
 
-sys.path.insert(0, os.path.dirname(__file__))
-from utils import Call, run_module  # noqa: E402
+from utils import Call, run_module
 
 LIST_LONG = ['xl', 'list', '-l']
 LIST = ['xl', 'list']
@@ -857,17 +857,8 @@ def test_file_error_while_applying_is_a_clear_failure(cfg_dir):
 # fixtures/lab: Xen 4.17 host lab1 with the PV domain news (domid 3) and the PVH domain web (domid 4),
 # defined by the hand-written news.cfg and web.cfg.
 
-LAB = os.path.join(os.path.dirname(__file__), '..', 'module_utils', 'fixtures', 'lab')
-
-
-def lab_text(name):
-    with open(os.path.join(LAB, name)) as f:
-        return f.read()
-
-
-def lab_run(name):
-    with open(os.path.join(LAB, name)) as f:
-        return json.load(f)
+lab_text = labdata.text
+lab_run = labdata.run
 
 
 def lab_reads(listing='xl_list.txt'):

@@ -6,19 +6,15 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
+
+import labdata
 
 from ansible_collections.xenops.xen.plugins.modules.xen_info import main
 from ansible_collections.xenops.xen.tests.unit.plugins.modules.utils import Call, run_module
 
-LAB = os.path.join(os.path.dirname(__file__), '..', 'module_utils', 'fixtures', 'lab')
-
-
-def lab(name):
-    with open(os.path.join(LAB, name)) as f:
-        return f.read()
+lab = labdata.text
 
 
 LIST_LONG = lab('xl_list_l.json')

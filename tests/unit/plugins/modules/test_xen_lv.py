@@ -6,23 +6,21 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
 from unittest import mock
 
 import pytest
+
+import labdata
 
 from ansible.module_utils import basic
 
 from ansible_collections.xenops.xen.plugins.module_utils import _lvm
 from ansible_collections.xenops.xen.plugins.modules import xen_lv
 
-sys.path.insert(0, os.path.dirname(__file__))
-from utils import Call, run_module  # noqa: E402
+from utils import Call, run_module
 
 # Real output captured from the Xen lab (see its README.md): vg_xen with news-root (1 GiB ext4), news-swap
 # (256 MiB swap) and web-root (512 MiB, blank), all open; domains news (PV) and web (PVH) running.
-LAB = os.path.join(os.path.dirname(__file__), '..', 'module_utils', 'fixtures', 'lab')
 
 GIB = 1024 ** 3
 MIB = 1024 ** 2
@@ -81,14 +79,12 @@ def xl_list_long(*domains):
     return Call(XL_LIST_LONG, out=json.dumps(data, indent=4) if data else '[\n]\n')
 
 
-def lab(name):
-    with open(os.path.join(LAB, name)) as f:
-        return f.read()
+lab = labdata.text
 
 
 def lab_call(name):
     """A Call replaying a captured command (``NAME.json``: argv, rc, stdout, stderr)."""
-    data = json.loads(lab(name + '.json'))
+    data = labdata.run(name)
     return Call(data['argv'], rc=data['rc'], out=data['stdout'], err=data['stderr'])
 
 
