@@ -30,6 +30,7 @@ LVS_ARGV = ['lvs', '--reportformat', 'json', '--units', 'b', '--nosuffix',
             '-o', 'vg_name,lv_name,lv_path,lv_size,lv_attr']
 VGS_ARGV = ['vgs', '--reportformat', 'json', '--units', 'b', '--nosuffix',
             '-o', 'vg_name,vg_size,vg_free,vg_extent_size,vg_free_count']
+PVS_ARGV = ['pvs', '--reportformat', 'json', '-o', 'pv_name,vg_name']
 
 # Seam for tests: the file read by :func:`read_mounts`.
 PROC_MOUNTS = '/proc/mounts'
@@ -141,6 +142,11 @@ def parse_lvs(data):
     return [LogicalVolume(row.get('vg_name', ''), row.get('lv_name', ''), row.get('lv_path', ''),
                           _int_field(row, 'lv_size', 'lvs'), row.get('lv_attr', ''))
             for row in _report_rows(data, 'lv', 'lvs')]
+
+
+def parse_pvs(data):
+    """Parse ``pvs --reportformat json -o pv_name,vg_name``: ``{pv_name: vg_name}`` (``''`` for a PV in no group)."""
+    return dict((row.get('pv_name', ''), row.get('vg_name', '')) for row in _report_rows(data, 'pv', 'pvs'))
 
 
 def parse_vgs(data):
@@ -326,6 +332,23 @@ class Lvm(object):
             wanted = set(vgs)
             lv_rows = [lv for lv in lv_rows if lv.vg in wanted]
         return Report(vg_rows, lv_rows)
+
+    def volume_groups(self):
+        """Names of the volume groups (``vgs`` alone)."""
+        return set(vg.name for vg in parse_vgs(self.runner.run_json(VGS_ARGV)))
+
+    def physical_volumes(self):
+        """``{device: volume group}`` of every physical volume (``''``: in no group)."""
+        return parse_pvs(self.runner.run_json(PVS_ARGV))
+
+    def pvcreate(self, device):
+        self.runner.run(['pvcreate', '--yes', device])
+
+    def vgcreate(self, vg, devices):
+        self.runner.run(['vgcreate', vg] + list(devices))
+
+    def vgextend(self, vg, devices):
+        self.runner.run(['vgextend', vg] + list(devices))
 
     def create(self, vg, name, size):
         self.runner.run(['lvcreate', '-y', '--wipesignatures', 'y', '-n', name, '-L', '%db' % size, vg])
