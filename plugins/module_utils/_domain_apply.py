@@ -290,6 +290,9 @@ class DomainManager(object):
             # an empty batch: nothing to read, nothing to change
             return dict({'changed': False, 'domains': []}, **({'diff': []} if diff else {}))
         config_dir = desired[0].config_dir
+        if self.toolstack.runner.find('xl') is None:
+            raise DomainError('xl (the Xen toolstack) is not installed on this host: make it a Xen host first, for '
+                              'example with the role xenops.xen.hypervisor')
         if not os.path.isdir(config_dir):
             raise DomainError('config_dir %s does not exist or is not a directory' % config_dir)
         try:

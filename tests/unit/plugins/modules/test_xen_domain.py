@@ -1202,3 +1202,21 @@ def test_domain_entry_values_are_converted(cfg_dir):
                                       calls=reads())
     assert failed is False, result['msg']
     assert [actions(d) for d in result['domains']] == [['write_config']]
+
+
+def test_host_without_xl_is_told_to_install_xen(cfg_dir):
+    class NoXl(object):
+        def find(self, program):
+            return None
+
+    class Toolstack(object):
+        runner = NoXl()
+
+        def state(self):
+            raise AssertionError('nothing may be read without xl')
+
+    manager = _domain_apply.DomainManager(Toolstack(), atomic_move=None)
+    with pytest.raises(_domain_spec.DomainError) as exc:
+        manager.run(args(cfg_dir))
+    assert str(exc.value) == ('xl (the Xen toolstack) is not installed on this host: make it a Xen host first, for '
+                              'example with the role xenops.xen.hypervisor')
