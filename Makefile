@@ -90,7 +90,7 @@ demo: venv collection
 	ANSIBLE_PIPELINING=True $(BIN)/ansible-playbook -i playbooks/inventory/lab.yml -i .tmp/lab-inventory.yml \
 	  playbooks/site.yml
 	ANSIBLE_PIPELINING=True $(BIN)/ansible-playbook -i playbooks/inventory/lab.yml -i .tmp/lab-inventory.yml \
-	  playbooks/demo-show.yml
+	  playbooks/demo_show.yml
 
 clean:
 	rm -rf .tmp
