@@ -3,7 +3,7 @@
 #                    (two VMs at once) the smoke and module tests and the end-to-end scenario
 #   make lab-e2e     molecule default scenario: site.yml end to end on a fresh lab host
 #   make unit        unit tests only
-#   make lint        ansible-lint (production profile) and ansible-test sanity
+#   make lint        ansible-lint (production profile), ansible-test sanity, galaxy-importer on the built tarball
 #   make lab-source  Xen built from source by roles/hypervisor on a lab host (~80 min under TCG)
 #   make lab-kernel  a kernel built from source by roles/kernel, booted as a domU on the lab
 #   make lab-faults  fault tests on the lab (broken Xen command line, cut-off bridge change)
@@ -20,7 +20,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PYTHONPATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: test unit lint ansible-lint sanity lab-test lab-smoke lab-e2e lab-faults lab-source lab-kernel molecule-% demo venv collection clean
+.PHONY: test unit lint ansible-lint sanity importer lab-test lab-smoke lab-e2e lab-faults lab-source lab-kernel molecule-% demo venv collection clean
 
 test: lint unit lab-test
 
@@ -51,7 +51,18 @@ sanity: venv
 	cd $(SANITY_COPY) && git init -q && git add -A && \
 	  $(BIN)/ansible-test sanity --color no --python 3.11 --requirements
 
-lint: ansible-lint sanity
+IMPORTER := $(CURDIR)/.tmp/importer
+BUILD := $(CURDIR)/.tmp/build
+
+# Galaxy's own import checks on the tarball that ansible-galaxy builds (its own venv: it pins its tools)
+importer: venv
+	$(IMPORTER)/bin/python -c 'import galaxy_importer' 2>/dev/null || { $(PYTHON) -m venv $(IMPORTER) && \
+	  $(IMPORTER)/bin/python -m pip install -q galaxy-importer==0.4.44; }
+	rm -rf $(BUILD) && $(BIN)/ansible-galaxy collection build --output-path $(BUILD) .
+	GALAXY_IMPORTER_CONFIG=$(CURDIR)/tests/galaxy-importer.cfg PATH=$(IMPORTER)/bin:$$PATH \
+	  $(IMPORTER)/bin/python -m galaxy_importer.main $(BUILD)/xenops-xen-*.tar.gz
+
+lint: ansible-lint sanity importer
 
 # The two lab suites run at the same time, each on its own lab VM; each one's output
 # is printed when it ends.
