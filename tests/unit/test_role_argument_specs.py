@@ -50,6 +50,20 @@ def failures(tmp_path_factory):
             {'ansible.builtin.set_fact': {'argspec_failures': '{{ argspec_failures | combine({"%d": '
                                                               'ansible_failed_result.msg | default("")}) }}' % i}},
         ]})
+    # the domains of the lab inventory pass the spec of domains_list; a misspelt key does not
+    spec = '{{ (lookup("ansible.builtin.file", "%s") | from_yaml).argument_specs.main.options }}' % os.path.join(
+        ROOT, 'roles', 'domains', 'meta', 'argument_specs.yml')
+    with open(os.path.join(ROOT, 'playbooks', 'inventory', 'host_vars', 'lab1.yml')) as f:
+        lab_domains = yaml.safe_load(f)['xen_domains']
+    for key, domains in (('lab1', lab_domains), ('misspelt', [{'name': 'web', 'memroy': 256}]),
+                         ('bad disk', [{'name': 'web', 'disks': [{'function': 'root', 'size': '1G', 'fstype': 'btrfs'}]}])):
+        tasks.append({'name': 'domains_list: %s' % key, 'block': [
+            {'ansible.builtin.validate_argument_spec': {'argument_spec': spec, 'provided_arguments': {'domains_list': domains}}},
+            {'ansible.builtin.set_fact': {'argspec_failures': '{{ argspec_failures | combine({"%s": "passed"}) }}' % key}},
+        ], 'rescue': [
+            {'ansible.builtin.set_fact': {'argspec_failures': '{{ argspec_failures | combine({"%s": '
+                                                              'ansible_failed_result.msg | default("")}) }}' % key}},
+        ]})
     tasks.append({'ansible.builtin.copy': {'content': '{{ argspec_failures | to_json }}', 'dest': str(out), 'mode': '0644'},
                   'check_mode': False})
     # check mode: should a role ever accept its bad value, its tasks still change nothing on this machine
@@ -76,3 +90,23 @@ def test_wrong_type_fails_in_argument_spec(failures, index):
     assert msg != 'passed', 'role %s accepted %s=%r' % (role, var, value)
     assert msg.startswith('Validation of arguments failed'), msg
     assert "argument '%s' is of type" % var in msg, msg
+
+
+def test_lab_domains_pass_the_domains_list_spec(failures):
+    assert failures['lab1'] == 'passed'
+
+
+@pytest.mark.parametrize('key, words', [('misspelt', 'memroy'), ('bad disk', "value of fstype must be one of: ext4, xfs, "
+                                                                             "swap, none, got: btrfs")])
+def test_domain_keys_are_checked_by_the_spec(failures, key, words):
+    assert failures[key].startswith('Validation of arguments failed'), failures[key]
+    assert words in failures[key]
+
+
+def test_domains_list_spec_has_the_keys_the_filter_reads():
+    from ansible_collections.xenops.xen.plugins.filter import domains
+    with open(os.path.join(ROOT, 'roles', 'domains', 'meta', 'argument_specs.yml')) as f:
+        options = yaml.safe_load(f)['argument_specs']['main']['options']['domains_list']['options']
+    assert sorted(options) == sorted(domains.DOMAIN_KEYS)
+    assert sorted(options['disks']['options']) == sorted(domains.DISK_KEYS)
+    assert sorted(options['vifs']['options']) == sorted(domains.VIF_KEYS)
