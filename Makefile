@@ -59,8 +59,8 @@ importer: venv
 	$(IMPORTER)/bin/python -c 'import galaxy_importer' 2>/dev/null || { $(PYTHON) -m venv $(IMPORTER) && \
 	  $(IMPORTER)/bin/python -m pip install -q galaxy-importer==0.4.44; }
 	rm -rf $(BUILD) && $(BIN)/ansible-galaxy collection build --output-path $(BUILD) .
-	GALAXY_IMPORTER_CONFIG=$(CURDIR)/tests/galaxy-importer.cfg PATH=$(IMPORTER)/bin:$$PATH \
-	  $(IMPORTER)/bin/python -m galaxy_importer.main $(BUILD)/xenops-xen-*.tar.gz
+	cd $(BUILD) && GALAXY_IMPORTER_CONFIG=$(CURDIR)/tests/galaxy-importer.cfg PATH=$(IMPORTER)/bin:$$PATH \
+	  $(IMPORTER)/bin/python -m galaxy_importer.main xenops-xen-*.tar.gz
 
 lint: ansible-lint sanity importer
 
