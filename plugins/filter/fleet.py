@@ -10,6 +10,8 @@ import hashlib
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 
+from ansible_collections.xenops.xen.plugins.module_utils._placement import PlacementError, place
+
 try:
     import netaddr
 except ImportError:  # pragma: no cover - reported when the filter is used
@@ -175,9 +177,18 @@ def allocate_addresses(domains, subnet, reserved, method):
     return [by_name.get(d['name'], d) if _wants_address(d) else d for d in domains]
 
 
+def fleet_placement(domains, hosts, drain=None, reserve_mib=0):
+    """Which host runs which fleet domain (see fleet_placement.yml and module_utils/_placement.py)."""
+    try:
+        return place(domains or [], hosts or {}, drain=drain or [], reserve_mib=reserve_mib).as_dict()
+    except PlacementError as exc:
+        raise AnsibleFilterError(str(exc))
+
+
 class FilterModule(object):
     def filters(self):
         return {
             'domain_addresses': domain_addresses,
             'fleet_check': fleet_check,
+            'fleet_placement': fleet_placement,
         }
