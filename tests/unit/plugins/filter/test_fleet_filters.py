@@ -105,4 +105,4 @@ def test_fleet_check_bad_shapes():
 
 
 def test_filter_module_exports():
-    assert sorted(FilterModule().filters()) == ['domain_addresses', 'fleet_check']
+    assert sorted(FilterModule().filters()) == ['domain_addresses', 'fleet_check', 'fleet_placement']
