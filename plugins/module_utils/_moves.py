@@ -1,0 +1,115 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) xenops.xen contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""How a domain moves from one Xen host to another, and whether it can: the preflight of a move.
+
+Pure code.  :func:`plan_move` takes the domain (its memory, disks and
+bridges), the source and the target host (Xen version, free memory, bridges,
+the names of the domains they run) and returns a :class:`Move`: ``live``
+(``xl migrate``: memory and device state move, disks do not, so the target
+must open the same disks: none, replicated with DRBD, or shared storage the
+inventory marks ``shared``), ``cold`` (shut down, copy the disks, start on
+the target, remove on the source only after the target runs it; only when
+the user allows cold moves) or a :class:`MoveError` with every reason.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.xenops.xen.plugins.module_utils._names import domain_name_error
+
+LIVE = 'live'
+COLD = 'cold'
+#: Names xl gives a domain during a migration (xl migrate: on the target while it arrives, on the source
+#: before the final handshake); a domain of that name on either host is a migration that did not finish.
+MIGRATION_SUFFIXES = ('--incoming', '--migratedaway')
+REPLICATED_SCRIPTS = ('block-drbd',)
+
+_VERSION_RE = re.compile(r'(\d+)\.(\d+)')
+
+
+class MoveError(ValueError):
+    """A move that cannot happen; the message lists every reason, and nothing has changed."""
+
+
+class Move(object):
+    """``method`` (``live`` or ``cold``) of moving ``name`` from ``source`` to ``target``, and why (``notes``)."""
+
+    def __init__(self, name, source, target, method, notes):
+        self.name = name
+        self.source = source
+        self.target = target
+        self.method = method
+        self.notes = notes
+
+    def as_dict(self):
+        return {'name': self.name, 'from': self.source, 'to': self.target, 'method': self.method, 'notes': list(self.notes)}
+
+
+def xen_version(text):
+    """``(major, minor)`` of a version such as ``4.17.5`` or ``4.17.5-pre``; :class:`MoveError` otherwise."""
+    match = _VERSION_RE.match(str(text or ''))
+    if not match:
+        raise MoveError('cannot read the Xen version %r' % (text,))
+    return int(match.group(1)), int(match.group(2))
+
+
+def local_disks(domain):
+    """Disks the target cannot open at the same path: neither replicated (DRBD) nor marked ``shared``."""
+    return [d['target'] for d in domain.get('disks') or []
+            if not d.get('shared') and (d.get('script') or '').split('/')[-1] not in REPLICATED_SCRIPTS and d.get('target')]
+
+
+def plan_move(domain, source, target, allow_cold=False):
+    """The :class:`Move` of ``domain`` (name, memory, disks, bridges) from host ``source`` to host ``target``.
+
+    A host is a dict: ``name``, ``xen_version``, ``free_mib``, ``bridges`` (names) and ``domains`` (names
+    it runs).  Raises :class:`MoveError` naming every reason the move cannot happen.
+    """
+    name = domain['name']
+    error = domain_name_error(name)
+    if error:
+        raise MoveError(error)
+    problems = []
+    if source['name'] == target['name']:
+        problems.append('%s already runs on %s' % (name, target['name']))
+    if name not in (source.get('domains') or []):
+        problems.append('%s does not run on %s' % (name, source['name']))
+    for host in (source, target):
+        stuck = [n for n in host.get('domains') or [] if n in ['%s%s' % (name, s) for s in MIGRATION_SUFFIXES]]
+        if stuck:
+            problems.append('%s runs %s: an earlier migration of %s did not finish; clean it up first'
+                            % (host['name'], ', '.join(stuck), name))
+    if name in (target.get('domains') or []):
+        problems.append('a domain named %s already runs on %s' % (name, target['name']))
+    missing = sorted(set(domain.get('bridges') or []) - set(target.get('bridges') or []))
+    if missing:
+        problems.append('%s has no bridge %s' % (target['name'], ', '.join(missing)))
+    memory = domain['memory']
+    if int(target.get('free_mib') or 0) < memory:
+        problems.append('%s has %d MiB free, %s needs %d MiB' % (target['name'], int(target.get('free_mib') or 0), name, memory))
+    notes = []
+    method = LIVE
+    local = local_disks(domain)
+    if local:
+        if not allow_cold:
+            problems.append('%s cannot move live: its disks %s are local to %s (not replicated or shared), and cold '
+                            'moves are not allowed' % (name, ', '.join(local), source['name']))
+        method = COLD
+        notes.append('cold: disks %s are copied while the domain is shut down' % ', '.join(local))
+    if method == LIVE:
+        try:
+            src, dst = xen_version(source.get('xen_version')), xen_version(target.get('xen_version'))
+        except MoveError as exc:
+            problems.append(str(exc))
+        else:
+            if src[0] != dst[0] or not 0 <= dst[1] - src[1] <= 1:
+                problems.append('live migration from Xen %d.%d on %s to Xen %d.%d on %s is not safe (the target '
+                                'must have the same major version and the same or the next minor)'
+                                % (src + (source['name'],) + dst + (target['name'],)))
+    if problems:
+        raise MoveError('cannot move %s from %s to %s: %s' % (name, source['name'], target['name'], '; '.join(problems)))
+    return Move(name, source['name'], target['name'], method, notes)

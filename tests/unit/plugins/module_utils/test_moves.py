@@ -1,0 +1,90 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""_moves: live, cold or refused, and why."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.xenops.xen.plugins.module_utils._moves import COLD, LIVE, MoveError, local_disks, plan_move, xen_version
+
+
+def host(name, free=2048, version='4.17.5', bridges=('xenbr0',), domains=()):
+    return {'name': name, 'free_mib': free, 'xen_version': version, 'bridges': list(bridges), 'domains': list(domains)}
+
+
+def web(**kwargs):
+    result = {'name': 'web', 'memory': 256, 'disks': [], 'bridges': ['xenbr0']}
+    result.update(kwargs)
+    return result
+
+
+A = host('lab1', domains=['web'])
+
+
+def test_diskless_domain_moves_live():
+    move = plan_move(web(), A, host('lab2'))
+    assert move.as_dict() == {'name': 'web', 'from': 'lab1', 'to': 'lab2', 'method': LIVE, 'notes': []}
+
+
+@pytest.mark.parametrize('disk', [{'target': 'r0', 'script': 'block-drbd'}, {'target': '/dev/vg/web', 'shared': True},
+                                  {'target': 'r0', 'script': '/etc/xen/scripts/block-drbd'}])
+def test_replicated_or_shared_disks_move_live(disk):
+    assert plan_move(web(disks=[disk]), A, host('lab2')).method == LIVE
+
+
+def test_local_disk_needs_a_cold_move():
+    domain = web(disks=[{'target': '/dev/vg_xen/web-root'}, {'target': 'r1', 'script': 'block-drbd'}])
+    assert local_disks(domain) == ['/dev/vg_xen/web-root']
+    with pytest.raises(MoveError) as exc:
+        plan_move(domain, A, host('lab2'))
+    assert str(exc.value) == ('cannot move web from lab1 to lab2: web cannot move live: its disks /dev/vg_xen/web-root '
+                              'are local to lab1 (not replicated or shared), and cold moves are not allowed')
+    move = plan_move(domain, A, host('lab2'), allow_cold=True)
+    assert (move.method, move.notes) == (COLD, ['cold: disks /dev/vg_xen/web-root are copied while the domain is shut down'])
+
+
+def test_every_preflight_problem_is_named_at_once():
+    target = host('lab2', free=128, version='4.16.2', bridges=('xenbr1',), domains=['web--incoming'])
+    with pytest.raises(MoveError) as exc:
+        plan_move(web(), A, target)
+    assert str(exc.value) == (
+        'cannot move web from lab1 to lab2: lab2 runs web--incoming: an earlier migration of web did not finish; '
+        'clean it up first; lab2 has no bridge xenbr0; lab2 has 128 MiB free, web needs 256 MiB; live migration from '
+        'Xen 4.17 on lab1 to Xen 4.16 on lab2 is not safe (the target must have the same major version and the same '
+        'or the next minor)')
+
+
+@pytest.mark.parametrize('src, dst, ok', [('4.17.5', '4.17.3', True), ('4.17.5', '4.18.0', True),
+                                          ('4.17.5', '4.19.0', False), ('4.17.5', '5.0.0', False),
+                                          ('4.18.0', '4.17.5', False)])
+def test_xen_versions_for_live_migration(src, dst, ok):
+    source = dict(A, xen_version=src)
+    if ok:
+        assert plan_move(web(), source, host('lab2', version=dst)).method == LIVE
+    else:
+        with pytest.raises(MoveError, match='is not safe'):
+            plan_move(web(), source, host('lab2', version=dst))
+
+
+def test_cold_move_does_not_care_about_the_xen_version():
+    domain = web(disks=[{'target': '/dev/vg_xen/web-root'}])
+    assert plan_move(domain, A, host('lab2', version='4.19.1'), allow_cold=True).method == COLD
+
+
+@pytest.mark.parametrize('source, target, message', [
+    (host('lab1'), host('lab2'), 'web does not run on lab1'),
+    (A, dict(A), 'web already runs on lab1'),
+    (A, host('lab2', domains=['web']), 'a domain named web already runs on lab2'),
+    (host('lab1', domains=['web', 'web--migratedaway']), host('lab2'), 'lab1 runs web--migratedaway'),
+])
+def test_refused_moves(source, target, message):
+    with pytest.raises(MoveError, match=message):
+        plan_move(web(), source, target)
+
+
+def test_xen_version_parsing():
+    assert xen_version('4.17.5-pre') == (4, 17)
+    with pytest.raises(MoveError, match="cannot read the Xen version 'unknown'"):
+        xen_version('unknown')
