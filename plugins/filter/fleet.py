@@ -10,6 +10,7 @@ import hashlib
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 
+from ansible_collections.xenops.xen.plugins.module_utils._capacity import capacity, render_html
 from ansible_collections.xenops.xen.plugins.module_utils._placement import PlacementError, place
 
 try:
@@ -185,10 +186,22 @@ def fleet_placement(domains, hosts, drain=None, reserve_mib=0):
         raise AnsibleFilterError(str(exc))
 
 
+def fleet_capacity(infos):
+    """Per host memory, vCPUs and domains from ``xen_info`` results by host (see fleet_capacity.yml)."""
+    return capacity(infos or {})
+
+
+def fleet_capacity_html(report, title='Xen fleet capacity'):
+    """The ``fleet_capacity`` report as a self-contained HTML page."""
+    return render_html(report, title)
+
+
 class FilterModule(object):
     def filters(self):
         return {
             'domain_addresses': domain_addresses,
             'fleet_check': fleet_check,
+            'fleet_capacity': fleet_capacity,
+            'fleet_capacity_html': fleet_capacity_html,
             'fleet_placement': fleet_placement,
         }

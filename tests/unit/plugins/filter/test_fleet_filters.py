@@ -105,4 +105,5 @@ def test_fleet_check_bad_shapes():
 
 
 def test_filter_module_exports():
-    assert sorted(FilterModule().filters()) == ['domain_addresses', 'fleet_check', 'fleet_placement']
+    assert sorted(FilterModule().filters()) == ['domain_addresses', 'fleet_capacity', 'fleet_capacity_html', 'fleet_check',
+                                                'fleet_placement']
