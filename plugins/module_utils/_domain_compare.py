@@ -34,9 +34,9 @@ def _comparable(cfg):
     if isinstance(disks, list):
         canon = []
         for spec in disks:
+            # a relative target (vg/lv) is kept as written: xl create opens it relative to its working
+            # directory (it works only from /dev), so a file with one is rewritten with the /dev path
             disk = try_disk(spec) if isinstance(spec, str) else None
-            if disk is not None:
-                disk = dict(disk, target=host_path(disk['target'], disk['script']))
             canon.append(render_disk(disk) if disk is not None else spec)
         result['disk'] = canon
     vifs = result.get('vif')

@@ -80,7 +80,8 @@ class CommandRunner(object):
             self._paths[program] = self.module.get_bin_path(program, required=True)
         return self._paths[program]
 
-    def run(self, argv, check=True, data=None):
+    def run(self, argv, check=True, data=None, cwd=None):
+        """Run ``argv``; ``cwd`` is the working directory (default: the module's)."""
         if isinstance(argv, (str, bytes)) or not argv:
             raise TypeError('argv must be a non-empty list, got %r' % (argv,))
         argv = [str(a) for a in argv]
@@ -88,7 +89,7 @@ class CommandRunner(object):
         self.calls.append(cmd)
         rc, out, err = self.module.run_command(
             cmd, check_rc=False, environ_update=dict(C_LOCALE), data=data,
-            binary_data=data is not None)
+            binary_data=data is not None, cwd=cwd)
         if check and rc != 0:
             raise CommandError(cmd, rc, out, err)
         return CommandResult(cmd, rc, out, err)

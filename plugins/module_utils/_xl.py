@@ -327,12 +327,16 @@ class Toolstack(object):
                 guests[name] = facts
         return {'domains': guests, 'dom0': dom0}
 
+    # libxl opens a relative phy: disk target from its working directory, while the block hotplug script
+    # takes it relative to /dev: from /dev both agree (seen on Xen 4.17: from / or /root xl create fails).
+    XL_CWD = '/dev'
+
     def validate(self, cfg_path):
         """``xl -N create PATH``: parse and check a config without creating anything."""
-        return self.runner.run(['xl', '-N', 'create', cfg_path])
+        return self.runner.run(['xl', '-N', 'create', cfg_path], cwd=self.XL_CWD)
 
     def create(self, cfg_path):
-        return self.runner.run(['xl', 'create', cfg_path])
+        return self.runner.run(['xl', 'create', cfg_path], cwd=self.XL_CWD)
 
     def shutdown(self, name, wait_timeout=None):
         """Shut ``name`` down cleanly.

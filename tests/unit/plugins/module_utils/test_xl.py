@@ -329,18 +329,31 @@ class FakeModule(object):
     def __init__(self, results):
         self.results = list(results)
         self.commands = []
+        self.cwds = []
 
     def get_bin_path(self, name, required=False):
         return name
 
-    def run_command(self, cmd, check_rc=False, environ_update=None, data=None, binary_data=False):
+    def run_command(self, cmd, check_rc=False, environ_update=None, data=None, binary_data=False, cwd=None):
         self.commands.append(cmd)
+        self.cwds.append(cwd)
         return self.results.pop(0)
 
 
 def toolstack(*results):
     module = FakeModule(results)
     return Toolstack(CommandRunner(module)), module
+
+
+def test_create_and_validate_run_from_dev_and_nothing_else_does():
+    """libxl opens a relative phy: target from xl's working directory; only /dev gives what the hotplug script uses."""
+    xl, module = toolstack((0, '', ''), (0, '{}', ''), (0, '', ''))
+    xl.create('/etc/xen/news.cfg')
+    xl.validate('/etc/xen/.news.cfg.tmp')
+    xl.destroy('news')
+    assert module.commands == [['xl', 'create', '/etc/xen/news.cfg'], ['xl', '-N', 'create', '/etc/xen/.news.cfg.tmp'],
+                               ['xl', 'destroy', 'news']]
+    assert module.cwds == ['/dev', '/dev', None]
 
 
 def replay(name):

@@ -362,11 +362,10 @@ def test_disk_change_with_restart_if_needed_restarts(cfg_dir):
 
 def test_restart_needed_second_run_still_reports_without_writing(cfg_dir):
     disks = ['phy:vg/news-root,sda1,w', 'phy:vg/news-swap,sda2,w']
-    # written by hand with relative targets: the same devices as the /dev/ paths the module writes
     (cfg_dir / 'news.cfg').write_text(NEWS_CFG.replace(
         '    "format=raw, vdev=sda1, access=rw, target=/dev/vg/news-root",\n',
-        '    "format=raw, vdev=sda1, access=rw, target=vg/news-root",\n'
-        '    "format=raw, vdev=sda2, access=rw, target=vg/news-swap",\n'))
+        '    "format=raw, vdev=sda1, access=rw, target=/dev/vg/news-root",\n'
+        '    "format=raw, vdev=sda2, access=rw, target=/dev/vg/news-swap",\n'))
     result, failed, seen = run_module(xen_domain.main, args(cfg_dir, disks=disks), calls=reads(news()))
     assert failed is False
     assert result['changed'] is False
@@ -1220,3 +1219,17 @@ def test_host_without_xl_is_told_to_install_xen(cfg_dir):
         manager.run(args(cfg_dir))
     assert str(exc.value) == ('xl (the Xen toolstack) is not installed on this host: make it a Xen host first, for '
                               'example with the role xenops.xen.hypervisor')
+
+
+def test_hand_written_relative_target_is_rewritten_without_a_restart(cfg_dir):
+    """xl create opens a relative phy: target from its working directory (only /dev works): the file gets /dev paths.
+
+    The running domain (made from /dev) has the same device, so it needs no restart.
+    """
+    (cfg_dir / 'news.cfg').write_text(NEWS_CFG.replace('target=/dev/vg/news-root', 'target=vg/news-root'))
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir), diff=True,
+                                      calls=reads(news()) + [validate(cfg_dir)])
+    assert failed is False, result['msg']
+    assert actions(result) == ['write_config']
+    assert result['restart_required'] is False
+    assert (cfg_dir / 'news.cfg').read_text() == NEWS_CFG
