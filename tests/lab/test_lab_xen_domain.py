@@ -70,7 +70,7 @@ def xenstore(domid, key):
 
 
 def cleanup():
-    LAB.ssh("for d in dt-a dt-b dt-bad dt-c; do xl destroy $d 2>/dev/null; rm -f /etc/xen/$d.cfg /etc/xen/auto/$d.cfg "
+    LAB.ssh("for d in dt-a dt-b dt-bad dt-c dt-d; do xl destroy $d 2>/dev/null; rm -f /etc/xen/$d.cfg /etc/xen/auto/$d.cfg "
             "/etc/xen/.$d.cfg.tmp; done; rm -f %s; ip link del %s 2>/dev/null; "
             "vgremove -f %s 2>/dev/null; for l in $(losetup -j %s -O NAME -n); do pvremove -ff -y $l; losetup -d $l; done; "
             "rm -f %s; true" % (DATA, BRIDGE, VG, VG_IMAGE, VG_IMAGE))
@@ -288,3 +288,15 @@ def test_batch_hands_a_mac_over_from_a_removed_domain():
     assert xl_row("dt-c") is None
     assert mac in LAB.must("xl network-list dt-a")
     ok(xen_domain({"name": "dt-a", "state": "absent"})[0])
+
+
+def test_hand_written_config_with_a_relative_target_starts_as_it_is():
+    """A config file used as it is (no configuration options): xl runs from /dev, where phy:VG/LV resolves."""
+    LAB.must("cat > /etc/xen/dt-d.cfg", input=labkit.busybox_cfg(
+        "dt-d", 'disk = ["phy:%s/dt-c-data,xvdb,w"]' % VG).encode())
+    result, _ignored, _ignored = xen_domain({"name": "dt-d", "state": "running", "boot_settle": 5})
+    ok(result)
+    assert kinds(result) == ["create"]
+    assert "51728" in LAB.must("xl block-list dt-d")
+    assert "target" not in LAB.must("cat /etc/xen/dt-d.cfg")   # left as written
+    ok(xen_domain({"name": "dt-d", "state": "absent"})[0])

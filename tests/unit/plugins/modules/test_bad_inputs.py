@@ -186,9 +186,9 @@ def _lvs(*rows):
 
 
 def _vgs():
-    return Call(VGS, out=json.dumps({'report': [{'vg': [{'vg_name': 'vg_xen', 'vg_size': str(8 * GIB),
-                                                          'vg_free': str(4 * GIB), 'vg_extent_size': '4194304',
-                                                          'vg_free_count': '1024'}]}]}))
+    row = {'vg_name': 'vg_xen', 'vg_size': str(8 * GIB), 'vg_free': str(4 * GIB), 'vg_extent_size': '4194304',
+           'vg_free_count': '1024'}
+    return Call(VGS, out=json.dumps({'report': [{'vg': [row]}]}))
 
 
 def _xl_disks(name, *paths):
