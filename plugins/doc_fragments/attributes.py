@@ -7,7 +7,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment(object):
-    """Module attributes shared by the modules of this collection.
+    """Module attributes (and the author) shared by the modules of this collection.
 
     ``xenops.xen.attributes`` describes the attributes; a module adds its
     ``support`` (and ``details``) under ``attributes:`` or takes them from
@@ -16,6 +16,8 @@ class ModuleDocFragment(object):
 
     DOCUMENTATION = r'''
 options: {}
+author:
+  - xenops.xen contributors (@xenops)
 attributes:
   check_mode:
     description: Can run in check mode and return the changed status prediction without changing the target.

@@ -30,22 +30,13 @@ def _comparable(cfg):
     builder = result.pop('builder', None)
     if 'type' not in result:
         result['type'] = 'hvm' if builder == 'hvm' else 'pv'
-    disks = result.get('disk')
-    if isinstance(disks, list):
-        canon = []
-        for spec in disks:
-            # a relative target (vg/lv) is kept as written: xl create opens it relative to its working
-            # directory (it works only from /dev), so a file with one is rewritten with the /dev path
-            disk = try_disk(spec) if isinstance(spec, str) else None
-            canon.append(render_disk(disk) if disk is not None else spec)
-        result['disk'] = canon
-    vifs = result.get('vif')
-    if isinstance(vifs, list):
-        canon = []
-        for spec in vifs:
-            vif = try_vif(spec) if isinstance(spec, str) else None
-            canon.append(render_vif(vif) if vif is not None else spec)
-        result['vif'] = canon
+    # a relative disk target (vg/lv) is kept as written: xl create opens it relative to its working
+    # directory (it works only from /dev), so a file with one is rewritten with the /dev path
+    for key, parse, render in (('disk', try_disk, render_disk), ('vif', try_vif, render_vif)):
+        specs = result.get(key)
+        if isinstance(specs, list):
+            parsed = [parse(spec) if isinstance(spec, str) else None for spec in specs]
+            result[key] = [render(p) if p is not None else spec for p, spec in zip(parsed, specs)]
     return result
 
 

@@ -49,6 +49,9 @@ LABEL_MAX = {'ext4': 16, 'xfs': 12, 'swap': 16}
 class LvmParseError(ValueError):
     """Output of an LVM command that does not have the expected shape."""
 
+    def as_result(self):
+        return {'msg': 'cannot read what LVM reports, nothing was changed: %s' % self}
+
 
 # ---------------------------------------------------------------------------
 # lvs / vgs

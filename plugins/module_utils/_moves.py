@@ -18,6 +18,7 @@ the user allows cold moves) or a :class:`MoveError` with every reason.
 from __future__ import annotations
 
 import re
+from collections import namedtuple
 
 from ansible_collections.xenops.xen.plugins.module_utils._names import domain_name_error
 
@@ -35,15 +36,10 @@ class MoveError(ValueError):
     """A move that cannot happen; the message lists every reason, and nothing has changed."""
 
 
-class Move(object):
+class Move(namedtuple('Move', ('name', 'source', 'target', 'method', 'notes'))):
     """``method`` (``live`` or ``cold``) of moving ``name`` from ``source`` to ``target``, and why (``notes``)."""
 
-    def __init__(self, name, source, target, method, notes):
-        self.name = name
-        self.source = source
-        self.target = target
-        self.method = method
-        self.notes = notes
+    __slots__ = ()
 
     def as_dict(self):
         return {'name': self.name, 'from': self.source, 'to': self.target, 'method': self.method, 'notes': list(self.notes)}

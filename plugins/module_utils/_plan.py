@@ -65,3 +65,20 @@ def apply(actions, handlers, context=(), errors=(Exception,)):
             raise ActionFailed(exc, action, done)
         done.append(action)
     return done
+
+
+def failure_result(exc):
+    """The keyword arguments of ``module.fail_json`` for an error of this collection, in one place.
+
+    :class:`ActionFailed` adds ``changed`` and ``actions`` (the descriptions of
+    what was done before the failure) to the result of its error; an error
+    with ``as_result()`` (a failed command, a refused domain) gives its own
+    keys; any other error its message.
+    """
+    if isinstance(exc, ActionFailed):
+        result = failure_result(exc.error)
+        result.update(changed=bool(exc.done), actions=[a.description for a in exc.done])
+        return result
+    if hasattr(exc, 'as_result'):
+        return exc.as_result()
+    return {'msg': str(exc)}

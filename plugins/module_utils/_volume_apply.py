@@ -55,26 +55,12 @@ def execute(lvm, action):
     _plan.apply([action], HANDLERS, (lvm,), errors=())
 
 
-class ConvergeError(Exception):
-    """A command or check failed while applying; ``done`` lists what was already done."""
-
-    def __init__(self, error, done):
-        super(ConvergeError, self).__init__(str(error))
-        self.error = error
-        self.done = done
-
-    def as_result(self):
-        result = self.error.as_result() if isinstance(self.error, CommandError) else dict(msg=str(self.error))
-        result.update(changed=bool(self.done), actions=list(self.done))
-        return result
-
-
 def converge(lvm, desired, check_mode=False, diff=False):
     """Read once, plan, and (outside check mode) apply; return the module result.
 
     Raises :class:`VolumeError` (nothing changed), :class:`~._runner.CommandError`
-    from reading commands (nothing changed) or :class:`ConvergeError` (a change
-    failed; it carries what was done before).
+    from reading commands (nothing changed) or :class:`~._plan.ActionFailed` (a
+    change failed; it carries what was done before).
     """
     vgs = sorted(set(volume.vg for volume in desired))
     report = lvm.report(vgs)
@@ -87,10 +73,7 @@ def converge(lvm, desired, check_mode=False, diff=False):
         in_use = usage(existing, disks, lvm.mounts())
     result_plan = plan(report, desired, in_use, signatures)
     if not check_mode:
-        try:
-            _plan.apply(result_plan.actions, HANDLERS, (lvm,), errors=(CommandError, VolumeError))
-        except _plan.ActionFailed as failed:
-            raise ConvergeError(failed.error, [action.description for action in failed.done])
+        _plan.apply(result_plan.actions, HANDLERS, (lvm,), errors=(CommandError, VolumeError))
     result = dict(changed=result_plan.changed,
                   volumes=[step.result() for step in result_plan.volumes],
                   actions=[action.description for action in result_plan.actions],

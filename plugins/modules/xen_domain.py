@@ -31,8 +31,6 @@ description:
   - After C(xl create) the domain must stay alive for O(boot_settle) seconds; if it crashes or disappears, what is
     left of it is destroyed and the task fails with the end of C(/var/log/xen/xl-<name>.log) and of the console log
     C(/var/log/xen/console/guest-<name>.log).
-author:
-  - xenops.xen contributors (@xenops)
 extends_documentation_fragment:
   - xenops.xen.attributes
   - xenops.xen.xen_domain
@@ -205,6 +203,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.xenops.xen.plugins.module_utils._domain_apply import DomainManager
 from ansible_collections.xenops.xen.plugins.module_utils._domain_spec import (
     EVENT_ACTIONS, RESTART_POLICIES, STATES, TYPES, DomainError, checked_entries)
+from ansible_collections.xenops.xen.plugins.module_utils._plan import failure_result
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandRunner
 from ansible_collections.xenops.xen.plugins.module_utils._xl import Toolstack
 
@@ -256,7 +255,7 @@ def main():
         params = checked_entries(module.params, entry_spec(), CMDLINE_EXCLUSIVE)
         result = manager.run(params, check_mode=module.check_mode, diff=module._diff)
     except DomainError as exc:
-        module.fail_json(**exc.as_result())
+        module.fail_json(**failure_result(exc))
     module.exit_json(**result)
 
 

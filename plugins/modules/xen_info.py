@@ -18,8 +18,6 @@ description:
     anything.
   - C(xl list -l) must print JSON; a host whose C(/etc/xen/xl.conf) sets C(output_format="sxp") is refused with a
     message saying so.
-author:
-  - xenops.xen contributors (@xenops)
 extends_documentation_fragment:
   - xenops.xen.attributes
   - xenops.xen.attributes.info_module
@@ -249,6 +247,7 @@ domains:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.xenops.xen.plugins.module_utils._plan import failure_result
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError, CommandRunner
 from ansible_collections.xenops.xen.plugins.module_utils._xl import Toolstack
 
@@ -263,7 +262,7 @@ def main():
         state = xl.state()
         host = xl.info()
     except CommandError as exc:
-        module.fail_json(**exc.as_result())
+        module.fail_json(**failure_result(exc))
     guests = state['domains']
     name = module.params['name']
     if name is not None:

@@ -25,8 +25,6 @@ description:
     C(xfs_growfs) only when mounted on the host. Swap that is not in use gets a new signature with C(mkswap), keeping
     its label and UUID. A volume open elsewhere (a running domain) is extended but its filesystem is left alone, with
     a warning, to be grown inside the domain.
-author:
-  - xenops.xen contributors (@xenops)
 extends_documentation_fragment:
   - xenops.xen.attributes
 attributes:
@@ -247,7 +245,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.xenops.xen.plugins.module_utils._lvm import Lvm, LvmParseError
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError, CommandRunner
-from ansible_collections.xenops.xen.plugins.module_utils._volume_apply import ConvergeError, converge
+from ansible_collections.xenops.xen.plugins.module_utils._plan import ActionFailed, failure_result
+from ansible_collections.xenops.xen.plugins.module_utils._volume_apply import converge
 from ansible_collections.xenops.xen.plugins.module_utils._volume_spec import FSTYPES, VolumeError, desired_volumes
 
 VOLUME_OPTIONS = dict(
@@ -279,14 +278,8 @@ def main():
     try:
         desired = desired_volumes(module.params)
         result = converge(Lvm(CommandRunner(module)), desired, check_mode=module.check_mode, diff=module._diff)
-    except VolumeError as exc:
-        module.fail_json(msg=str(exc))
-    except LvmParseError as exc:
-        module.fail_json(msg='cannot read what LVM reports, nothing was changed: %s' % exc)
-    except ConvergeError as exc:
-        module.fail_json(**exc.as_result())
-    except CommandError as exc:
-        module.fail_json(**exc.as_result())
+    except (VolumeError, LvmParseError, CommandError, ActionFailed) as exc:
+        module.fail_json(**failure_result(exc))
     for warning in result.pop('warnings'):
         module.warn(warning)
     module.exit_json(**result)

@@ -18,8 +18,6 @@ description:
     finds a signature (a file system, a partition table, RAID or LVM metadata) unless O(force=true).
   - Devices of the group that O(pvs) does not list are left in it; the module never shrinks or removes a group.
   - Devices are compared by their real path, so C(/dev/disk/by-id/...) names and C(/dev/sdb) are the same device.
-author:
-  - xenops.xen contributors (@xenops)
 extends_documentation_fragment:
   - xenops.xen.attributes
 attributes:
@@ -85,7 +83,7 @@ actions:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.xenops.xen.plugins.module_utils._lvm import Lvm, LvmParseError
-from ansible_collections.xenops.xen.plugins.module_utils._plan import ActionFailed
+from ansible_collections.xenops.xen.plugins.module_utils._plan import ActionFailed, failure_result
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError, CommandRunner
 from ansible_collections.xenops.xen.plugins.module_utils._vg import VgError, converge, resolve
 
@@ -100,15 +98,8 @@ def main():
         devices = resolve(module.params['pvs'])
         result = converge(Lvm(CommandRunner(module)), module.params['name'], devices, force=module.params['force'],
                           check_mode=module.check_mode, diff=module._diff)
-    except VgError as exc:
-        module.fail_json(msg=str(exc))
-    except LvmParseError as exc:
-        module.fail_json(msg='cannot read what LVM reports, nothing was changed: %s' % exc)
-    except CommandError as exc:
-        module.fail_json(**exc.as_result())
-    except ActionFailed as failed:
-        module.fail_json(changed=bool(failed.done), actions=[a.description for a in failed.done],
-                         **failed.error.as_result())
+    except (VgError, LvmParseError, CommandError, ActionFailed) as exc:
+        module.fail_json(**failure_result(exc))
     module.exit_json(**result)
 
 

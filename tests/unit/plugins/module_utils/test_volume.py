@@ -10,7 +10,8 @@ import pytest
 from ansible_collections.xenops.xen.plugins.module_utils._lvm import LogicalVolume, Report, Signature, VolumeGroup
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError
 from ansible_collections.xenops.xen.plugins.module_utils._volume import Usage, plan, probes, usage
-from ansible_collections.xenops.xen.plugins.module_utils._volume_apply import ConvergeError, converge, execute
+from ansible_collections.xenops.xen.plugins.module_utils._plan import ActionFailed, failure_result
+from ansible_collections.xenops.xen.plugins.module_utils._volume_apply import converge, execute
 from ansible_collections.xenops.xen.plugins.module_utils._volume_spec import DesiredVolume, VolumeError, desired_volumes, name_error
 
 GIB = 1024 ** 3
@@ -439,9 +440,9 @@ def test_converge_check_mode_only_reads():
 
 def test_converge_reports_what_was_done_before_a_failure():
     lvm = FakeLvm(report(), fail_on='mkfs')
-    with pytest.raises(ConvergeError) as exc:
+    with pytest.raises(ActionFailed) as exc:
         converge(lvm, [volume(size=GIB, fstype='ext4')])
-    assert exc.value.as_result() == dict(msg="command 'mkfs' failed with rc=5: failed", cmd=['mkfs'], rc=5, stdout='',
+    assert failure_result(exc.value) == dict(msg="command 'mkfs' failed with rc=5: failed", cmd=['mkfs'], rc=5, stdout='',
                                          stderr='failed', changed=True,
                                          actions=['create volume vg_xen/news-root of 1 GiB'])
 
