@@ -6,7 +6,7 @@
 """LVM, blkid and mkfs: pure parsers and a thin service over the runner.
 
 Parsers (no I/O): :func:`parse_lvs`, :func:`parse_vgs`, :func:`parse_blkid_export`, :func:`parse_blkid_export_devices`,
-:func:`parse_mounts`, :func:`domain_disks`, :func:`path_keys`, :func:`lv_keys`.
+:func:`parse_pvs`; who uses a device is in :mod:`._inuse`.
 
 Service: :class:`Lvm` runs every command through
 :class:`~._runner.CommandRunner`; it holds no state besides the runner.
@@ -18,12 +18,11 @@ Sizes are always bytes (``int``).  Commands are given sizes with an explicit
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections import namedtuple
 
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError
-from ansible_collections.xenops.xen.plugins.module_utils._names import DOM0_NAME
+from ansible_collections.xenops.xen.plugins.module_utils._inuse import domain_disks, read_mounts
 from ansible_collections.xenops.xen.plugins.module_utils._xl import Toolstack
 
 LVS_ARGV = ['lvs', '--reportformat', 'json', '--units', 'b', '--nosuffix',
@@ -31,9 +30,6 @@ LVS_ARGV = ['lvs', '--reportformat', 'json', '--units', 'b', '--nosuffix',
 VGS_ARGV = ['vgs', '--reportformat', 'json', '--units', 'b', '--nosuffix',
             '-o', 'vg_name,vg_size,vg_free,vg_extent_size,vg_free_count']
 PVS_ARGV = ['pvs', '--reportformat', 'json', '-o', 'pv_name,vg_name']
-
-# Seam for tests: the file read by :func:`read_mounts`.
-PROC_MOUNTS = '/proc/mounts'
 
 # blkid exit codes (blkid(8)): 2 = nothing found (or the device cannot be
 # opened), 8 = ambivalent result (more than one signature).
@@ -212,105 +208,6 @@ def parse_blkid_export_devices(text):
         if devname:
             devices[devname] = parse_blkid_export(block)
     return devices
-
-
-# ---------------------------------------------------------------------------
-# Matching device paths: /dev/VG/LV, /dev/mapper/VG-LV, symlinks
-
-def split_dm_name(name):
-    """Split a device-mapper name ``vg_xen-news--root`` into ``('vg_xen', 'news-root')``.
-
-    LVM doubles the hyphens inside VG and LV names and joins them with a
-    single hyphen.  Returns None when the name is not of that form.
-    """
-    index = 0
-    while index < len(name):
-        if name[index] != '-':
-            index += 1
-        elif name[index + 1:index + 2] == '-':
-            index += 2
-        else:
-            if index == 0 or index == len(name) - 1:
-                return None
-            return name[:index].replace('--', '-'), name[index + 1:].replace('--', '-')
-    return None
-
-
-def path_keys(path, exists=os.path.exists, realpath=os.path.realpath):
-    """Keys under which ``path`` may match another path to the same device.
-
-    ``('lv', VG, LV)`` for ``/dev/VG/LV`` and ``/dev/mapper/VG-LV``, and
-    ``('dev', REALPATH)`` when the path exists (symlinks resolved).
-    """
-    keys = set()
-    if not path:
-        return keys
-    norm = os.path.normpath(path)
-    parts = norm.split('/')
-    if len(parts) == 4 and parts[:2] == ['', 'dev']:
-        if parts[2] == 'mapper':
-            split = split_dm_name(parts[3])
-            if split:
-                keys.add(('lv',) + split)
-        else:
-            keys.add(('lv', parts[2], parts[3]))
-    if exists(norm):
-        keys.add(('dev', realpath(norm)))
-    return keys
-
-
-def lv_keys(lv, exists=os.path.exists, realpath=os.path.realpath):
-    """Keys of a logical volume (see :func:`path_keys`)."""
-    return path_keys(lv.path, exists, realpath) | set([('lv', lv.vg, lv.name)])
-
-
-# ---------------------------------------------------------------------------
-# /proc/mounts
-
-def _unescape_mounts(value):
-    # /proc/mounts escapes space, tab, newline and backslash as \ooo.
-    return re.sub(r'\\([0-7]{3})', lambda m: chr(int(m.group(1), 8)), value)
-
-
-def parse_mounts(text):
-    """Parse /proc/mounts; return a list of ``(device, mountpoint, fstype)``."""
-    mounts = []
-    for line in (text or '').splitlines():
-        fields = line.split()
-        if len(fields) >= 3:
-            mounts.append((_unescape_mounts(fields[0]), _unescape_mounts(fields[1]), fields[2]))
-    return mounts
-
-
-def read_mounts():
-    """Read :data:`PROC_MOUNTS` (a file, not a command)."""
-    with open(PROC_MOUNTS) as handle:
-        return parse_mounts(handle.read())
-
-
-# ---------------------------------------------------------------------------
-# Disks of running domains
-
-def domain_disks(entries):
-    """``[(domain, pdev_path, vdev)]`` of every domain but Domain-0.
-
-    ``entries`` is ``xl list -l`` as parsed by :func:`~._xl.parse_list_long`;
-    every domain it lists exists (running, paused...) and holds its disks.
-    """
-    disks = []
-    for entry in entries:
-        config = entry.get('config') or {}
-        name = (config.get('c_info') or {}).get('name')
-        if entry.get('domid') == 0 or name == DOM0_NAME:
-            continue
-        for disk in config.get('disks') or []:
-            path = disk.get('pdev_path')
-            if path:
-                if not path.startswith('/') and not disk.get('script'):
-                    # libxl opens a relative phy: target below /dev
-                    path = '/dev/' + path
-                disks.append((name, path, disk.get('vdev')))
-    return disks
 
 
 # ---------------------------------------------------------------------------

@@ -14,7 +14,8 @@ before anything changes.  Pure code: no commands.
 
 from __future__ import annotations
 
-from ansible_collections.xenops.xen.plugins.module_utils._lvm import EXT_FILESYSTEMS, lv_keys, path_keys
+from ansible_collections.xenops.xen.plugins.module_utils._inuse import lv_keys, path_keys
+from ansible_collections.xenops.xen.plugins.module_utils._lvm import EXT_FILESYSTEMS
 from ansible_collections.xenops.xen.plugins.module_utils._plan import Action
 from ansible_collections.xenops.xen.plugins.module_utils._size import format_size, round_up_to_extents
 from ansible_collections.xenops.xen.plugins.module_utils._volume_spec import VolumeError, unique

@@ -11,10 +11,11 @@ import pytest
 
 import labdata
 
-from ansible_collections.xenops.xen.plugins.module_utils import _lvm
+from ansible_collections.xenops.xen.plugins.module_utils import _inuse
 from ansible_collections.xenops.xen.plugins.module_utils._lvm import (
-    LVS_ARGV, VGS_ARGV, Lvm, LvmParseError, LogicalVolume, domain_disks, lv_keys, parse_blkid_export,
-    parse_blkid_export_devices, parse_lvs, parse_mounts, parse_vgs, path_keys, split_dm_name)
+    LVS_ARGV, VGS_ARGV, Lvm, LvmParseError, LogicalVolume, parse_blkid_export, parse_blkid_export_devices, parse_lvs,
+    parse_vgs)
+from ansible_collections.xenops.xen.plugins.module_utils._inuse import domain_disks, lv_keys, parse_mounts, path_keys, split_dm_name
 from ansible_collections.xenops.xen.plugins.module_utils._size import SizeError, format_size, parse_size, round_up_to_extents
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError, CommandResult
 from ansible_collections.xenops.xen.plugins.module_utils._xl import parse_list_long
@@ -251,8 +252,8 @@ def test_parse_mounts():
 def test_read_mounts_uses_seam(tmp_path, monkeypatch):
     mounts = tmp_path / 'mounts'
     mounts.write_text('/dev/vg_xen/data /srv xfs rw 0 0\n')
-    monkeypatch.setattr(_lvm, 'PROC_MOUNTS', str(mounts))
-    assert _lvm.read_mounts() == [('/dev/vg_xen/data', '/srv', 'xfs')]
+    monkeypatch.setattr(_inuse, 'PROC_MOUNTS', str(mounts))
+    assert _inuse.read_mounts() == [('/dev/vg_xen/data', '/srv', 'xfs')]
 
 
 # ---------------------------------------------------------------------------

@@ -250,10 +250,10 @@ def _lv_calls(reads):
 
 @pytest.fixture(autouse=True)
 def no_mounts(tmp_path, monkeypatch):
-    from ansible_collections.xenops.xen.plugins.module_utils import _lvm
+    from ansible_collections.xenops.xen.plugins.module_utils import _inuse
     path = tmp_path / 'mounts'
     path.write_text('/dev/sda1 / ext4 rw 0 0\n')
-    monkeypatch.setattr(_lvm, 'PROC_MOUNTS', str(path))
+    monkeypatch.setattr(_inuse, 'PROC_MOUNTS', str(path))
 
 
 @pytest.mark.parametrize('check_mode', [False, True], ids=['real', 'check'])

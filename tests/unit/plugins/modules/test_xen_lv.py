@@ -14,7 +14,7 @@ import labdata
 
 from ansible.module_utils import basic
 
-from ansible_collections.xenops.xen.plugins.module_utils import _lvm
+from ansible_collections.xenops.xen.plugins.module_utils import _inuse, _lvm
 from ansible_collections.xenops.xen.plugins.modules import xen_lv
 
 from utils import Call, run_module
@@ -97,7 +97,7 @@ def proc_mounts(tmp_path, monkeypatch):
     """/proc/mounts seam: an empty file unless a test writes to it."""
     path = tmp_path / 'mounts'
     path.write_text('proc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n')
-    monkeypatch.setattr(_lvm, 'PROC_MOUNTS', str(path))
+    monkeypatch.setattr(_inuse, 'PROC_MOUNTS', str(path))
     return path
 
 
