@@ -64,7 +64,7 @@ def render_html(report, title='Xen fleet capacity'):
     rows = []
     for host in report['hosts']:
         domains = ', '.join('%s (%d MiB, %d vCPU%s)' % (html.escape(d['name']), d['memory_mib'], d['vcpus'],
-                                                      '' if d['vcpus'] == 1 else 's') for d in host['domains'])
+                                                        '' if d['vcpus'] == 1 else 's') for d in host['domains'])
         rows.append('<section class="host%s"><h2>%s%s</h2><p>Xen %s &middot; %d of %d MiB used (%d%%), %d MiB free '
                     '&middot; %d CPUs, %d domain vCPUs</p>%s<p class="doms">%s</p></section>'
                     % (' full' if host['full'] else '', html.escape(host['name']), ' &mdash; full' if host['full'] else '',

@@ -443,8 +443,8 @@ def test_converge_reports_what_was_done_before_a_failure():
     with pytest.raises(ActionFailed) as exc:
         converge(lvm, [volume(size=GIB, fstype='ext4')])
     assert failure_result(exc.value) == dict(msg="command 'mkfs' failed with rc=5: failed", cmd=['mkfs'], rc=5, stdout='',
-                                         stderr='failed', changed=True,
-                                         actions=['create volume vg_xen/news-root of 1 GiB'])
+                                             stderr='failed', changed=True,
+                                             actions=['create volume vg_xen/news-root of 1 GiB'])
 
 
 def test_converge_remove_checks_domains_and_mounts():
