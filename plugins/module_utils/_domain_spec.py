@@ -185,7 +185,9 @@ def _vifs(name, values):
 
 
 def _shown(value):
-    return repr(value) if isinstance(value, str) else 'dict'
+    if isinstance(value, str):
+        return repr(value)
+    return 'dict' if isinstance(value, dict) else '%s %r' % (type(value).__name__, value)
 
 
 def _check_config_options(name, o, prefix):

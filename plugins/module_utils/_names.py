@@ -74,6 +74,9 @@ def normalize_mac(mac):
     libxl replaces an all-zero MAC with a random one at every ``xl create``,
     so the domain would get another address at each start.
     """
+    if isinstance(mac, int) and not isinstance(mac, bool):
+        # YAML 1.1 reads an unquoted 00:16:30:00:00:01 (digits only) as a base-60 number
+        raise SpecError('mac %r is a number, not a MAC address: quote the MAC in YAML ("00:16:30:00:00:01")' % (mac,))
     if not isinstance(mac, str) or not _MAC_RE.match(mac):
         raise SpecError('mac %r is not a MAC address (six pairs of hex digits separated by colons)' % (mac,))
     mac = mac.lower()

@@ -296,6 +296,8 @@ def vif_from_dict(value):
             continue
         if isinstance(item, bool) or not isinstance(item, (str, int)):
             raise SpecError('%s must be a string, got %r' % (key, item))
+        if key == 'mac':
+            item = normalize_mac(item)
         item = str(item)
         if not _SIMPLE_VALUE_RE.match(item):
             raise SpecError('%s %r must not contain a comma' % (key, item))
