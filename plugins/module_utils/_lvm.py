@@ -332,6 +332,10 @@ class Lvm(object):
             argv += ['-U', uuid]
         self.runner.run(argv + [path])
 
+    def losetup(self, argv):
+        """Output of a ``losetup`` listing (``argv`` its arguments after the program name)."""
+        return self.runner.run(['losetup'] + list(argv)).stdout
+
     def mounts(self):
         return read_mounts()
 

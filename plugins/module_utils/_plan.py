@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The plan engine shared by ``xen_domain`` and ``xen_lv``: actions, and applying them in order.
+"""The plan engine shared by the modules: actions, and applying them in order.
 
 A planner returns a list of :class:`Action` objects; :func:`apply` runs them
 with a table of handlers (kind -> function), stops at the first failure and
@@ -82,3 +82,17 @@ def failure_result(exc):
     if hasattr(exc, 'as_result'):
         return exc.as_result()
     return {'msg': str(exc)}
+
+
+def finish(module, work, errors):
+    """End a module: ``work()`` returns its result; one of ``errors`` fails the task with :func:`failure_result`.
+
+    A ``warnings`` list in the result becomes module warnings.
+    """
+    try:
+        result = work()
+    except errors as exc:
+        module.fail_json(**failure_result(exc))
+    for warning in result.pop('warnings', None) or []:
+        module.warn(warning)
+    module.exit_json(**result)

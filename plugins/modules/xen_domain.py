@@ -203,7 +203,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.xenops.xen.plugins.module_utils._domain_apply import DomainManager
 from ansible_collections.xenops.xen.plugins.module_utils._domain_spec import (
     EVENT_ACTIONS, RESTART_POLICIES, STATES, TYPES, DomainError, checked_entries)
-from ansible_collections.xenops.xen.plugins.module_utils._plan import failure_result
+from ansible_collections.xenops.xen.plugins.module_utils._plan import finish
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandRunner
 from ansible_collections.xenops.xen.plugins.module_utils._xl import Toolstack
 
@@ -251,12 +251,8 @@ def main():
         supports_check_mode=True,
     )
     manager = DomainManager(Toolstack(CommandRunner(module)), module.atomic_move)
-    try:
-        params = checked_entries(module.params, entry_spec(), CMDLINE_EXCLUSIVE)
-        result = manager.run(params, check_mode=module.check_mode, diff=module._diff)
-    except DomainError as exc:
-        module.fail_json(**failure_result(exc))
-    module.exit_json(**result)
+    finish(module, lambda: manager.run(checked_entries(module.params, entry_spec(), CMDLINE_EXCLUSIVE),
+                                       check_mode=module.check_mode, diff=module._diff), (DomainError,))
 
 
 if __name__ == '__main__':

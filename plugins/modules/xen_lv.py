@@ -27,6 +27,7 @@ description:
     a warning, to be grown inside the domain.
 extends_documentation_fragment:
   - xenops.xen.attributes
+  - xenops.xen.filesystem
 attributes:
   check_mode:
     support: full
@@ -78,19 +79,6 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  fstype:
-    description:
-      - Filesystem the volume holds. Created when the volume has no signature at all (new or blank); a volume that
-        holds something else is an error, never reformatted.
-      - V(none) leaves whatever is on the volume alone.
-    type: str
-    choices: [ext4, xfs, swap, none]
-    default: none
-  label:
-    description:
-      - Label given to the filesystem when it is created (at most 16 bytes for ext4 and swap, 12 for xfs).
-      - An existing filesystem with another label is left alone, with a warning.
-    type: str
   force:
     description:
       - Allow shrinking a volume that is not in use (data past the new end is lost), and removing a volume that a
@@ -245,7 +233,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.xenops.xen.plugins.module_utils._lvm import Lvm, LvmParseError
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError, CommandRunner
-from ansible_collections.xenops.xen.plugins.module_utils._plan import ActionFailed, failure_result
+from ansible_collections.xenops.xen.plugins.module_utils._plan import ActionFailed, finish
 from ansible_collections.xenops.xen.plugins.module_utils._volume_apply import converge
 from ansible_collections.xenops.xen.plugins.module_utils._volume_spec import FSTYPES, VolumeError, desired_volumes
 
@@ -275,14 +263,9 @@ def main():
         required_one_of=[('name', 'domain', 'volumes')],
         supports_check_mode=True,
     )
-    try:
-        desired = desired_volumes(module.params)
-        result = converge(Lvm(CommandRunner(module)), desired, check_mode=module.check_mode, diff=module._diff)
-    except (VolumeError, LvmParseError, CommandError, ActionFailed) as exc:
-        module.fail_json(**failure_result(exc))
-    for warning in result.pop('warnings'):
-        module.warn(warning)
-    module.exit_json(**result)
+    finish(module, lambda: converge(Lvm(CommandRunner(module)), desired_volumes(module.params),
+                                    check_mode=module.check_mode, diff=module._diff),
+           (VolumeError, LvmParseError, CommandError, ActionFailed))
 
 
 if __name__ == '__main__':

@@ -83,7 +83,7 @@ actions:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.xenops.xen.plugins.module_utils._lvm import Lvm, LvmParseError
-from ansible_collections.xenops.xen.plugins.module_utils._plan import ActionFailed, failure_result
+from ansible_collections.xenops.xen.plugins.module_utils._plan import ActionFailed, finish
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError, CommandRunner
 from ansible_collections.xenops.xen.plugins.module_utils._vg import VgError, converge, resolve
 
@@ -94,13 +94,9 @@ def main():
                            force=dict(type='bool', default=False)),
         supports_check_mode=True,
     )
-    try:
-        devices = resolve(module.params['pvs'])
-        result = converge(Lvm(CommandRunner(module)), module.params['name'], devices, force=module.params['force'],
-                          check_mode=module.check_mode, diff=module._diff)
-    except (VgError, LvmParseError, CommandError, ActionFailed) as exc:
-        module.fail_json(**failure_result(exc))
-    module.exit_json(**result)
+    finish(module, lambda: converge(Lvm(CommandRunner(module)), module.params['name'], resolve(module.params['pvs']),
+                                    force=module.params['force'], check_mode=module.check_mode, diff=module._diff),
+           (VgError, LvmParseError, CommandError, ActionFailed))
 
 
 if __name__ == '__main__':
