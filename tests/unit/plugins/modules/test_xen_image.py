@@ -8,13 +8,9 @@ from __future__ import annotations
 import json
 import os
 import stat
-from unittest import mock
 
 import pytest
 
-from ansible.module_utils import basic
-
-from ansible_collections.xenops.xen.plugins.module_utils import _inuse
 from ansible_collections.xenops.xen.plugins.module_utils._lvm import Lvm
 from ansible_collections.xenops.xen.plugins.modules import xen_image
 
@@ -30,22 +26,6 @@ EXT4 = ('LABEL=web-root\nUUID=e85895d1-d837-4332-ae95-5eb807bb31b8\nVERSION=1.0\
         'USAGE=filesystem\n')
 SWAP = 'LABEL=web-swap\nUUID=0007d660-5003-4ed5-a433-f23745b13e6f\nVERSION=1\nTYPE=swap\nUSAGE=other\n'
 XFS = 'UUID=3c1b9e0e-6a0f-4f43-9c57-0d1c8b5c2a11\nBLOCK_SIZE=512\nTYPE=xfs\nUSAGE=filesystem\n'
-
-
-@pytest.fixture(autouse=True)
-def proc_mounts(tmp_path, monkeypatch):
-    """/proc/mounts seam: nothing of the images mounted unless a test writes to it."""
-    path = tmp_path / 'mounts'
-    path.write_text('proc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n')
-    monkeypatch.setattr(_inuse, 'PROC_MOUNTS', str(path))
-    return path
-
-
-@pytest.fixture
-def warnings():
-    seen = []
-    with mock.patch.object(basic.AnsibleModule, 'warn', lambda module, msg: seen.append(msg)):
-        yield seen
 
 
 @pytest.fixture

@@ -12,9 +12,7 @@ import pytest
 
 import labdata
 
-from ansible.module_utils import basic
-
-from ansible_collections.xenops.xen.plugins.module_utils import _inuse, _lvm
+from ansible_collections.xenops.xen.plugins.module_utils import _lvm
 from ansible_collections.xenops.xen.plugins.modules import xen_lv
 
 from utils import Call, run_module
@@ -90,22 +88,6 @@ def lab_call(name):
 
 def lab_reads():
     return [Call(LVS, out=lab('lvs.json')), Call(VGS, out=lab('vgs.json'))]
-
-
-@pytest.fixture(autouse=True)
-def proc_mounts(tmp_path, monkeypatch):
-    """/proc/mounts seam: an empty file unless a test writes to it."""
-    path = tmp_path / 'mounts'
-    path.write_text('proc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n')
-    monkeypatch.setattr(_inuse, 'PROC_MOUNTS', str(path))
-    return path
-
-
-@pytest.fixture
-def warnings():
-    seen = []
-    with mock.patch.object(basic.AnsibleModule, 'warn', lambda module, msg: seen.append(msg)):
-        yield seen
 
 
 def run(args, calls, check_mode=False, diff=False):
