@@ -1,0 +1,195 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) xenops.xen contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Live migration of one domain to another Xen host: what to do, and what to do after a failure.
+
+Pure code.  :func:`plan` looks at both hosts as they are (``xl list`` of the
+source and of the target, the target's ``xl info`` and bridges, where the
+domain's config file and autostart link are) and returns the actions of
+the move: ``xl migrate``, then the config file and the autostart link
+handed over to the target and removed from the source.  A domain that
+already runs on the target only gets what is left of that handover, so a
+move that was cut off after the migration finishes on the next run.
+
+:func:`recovery` reads both hosts after a failed ``xl migrate``.  xl
+names the domain ``NAME--incoming`` on the target while it arrives and
+``NAME--migratedaway`` on the source before the final handshake; a failed
+handshake can leave either behind (xl: "domain is undefined, check at
+both ends").  The rule: a domain that runs under its own name wins; an
+``--incoming`` copy that never ran is destroyed; a ``--migratedaway``
+source gets its name back and runs again.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from ansible_collections.xenops.xen.plugins.module_utils._moves import LIVE, MIGRATION_SUFFIXES, MoveError, plan_move
+from ansible_collections.xenops.xen.plugins.module_utils._plan import Action
+
+INCOMING, MIGRATEDAWAY = MIGRATION_SUFFIXES
+
+MIGRATE = 'migrate'
+PUT_CONFIG = 'put_config'
+LINK_AUTOSTART = 'link_autostart'
+REMOVE_CONFIG = 'remove_config'
+UNLINK_AUTOSTART = 'unlink_autostart'
+DESTROY_TARGET = 'destroy_target'
+RENAME_SOURCE = 'rename_source'
+UNPAUSE_SOURCE = 'unpause_source'
+DESTROY_SOURCE = 'destroy_source'
+UNPAUSE_TARGET = 'unpause_target'
+
+
+class MigrateError(ValueError):
+    """A move that cannot happen or did not happen; the message is for the user."""
+
+    def __init__(self, msg, **details):
+        super(MigrateError, self).__init__(msg)
+        self.msg = msg
+        self.details = details
+
+    def as_result(self):
+        return dict(self.details, msg=self.msg)
+
+
+def ssh_argv(ssh_command, user, address):
+    """The argv that opens an SSH session to ``user@address`` (``ssh_command``: ssh and its options)."""
+    return list(ssh_command) + ['-l', user, address]
+
+
+def xl_ssh_string(ssh_command, user):
+    """``xl migrate -s`` takes a string for sh, to which xl appends the host and ``xl migrate-receive``."""
+    return ' '.join(shlex.quote(part) for part in list(ssh_command) + ['-l', user])
+
+
+def remote_command(argv, cwd=None):
+    """One string for the remote shell (ssh joins its arguments with spaces): every word quoted."""
+    text = ' '.join(shlex.quote(str(a)) for a in argv)
+    return ('cd %s && %s' % (shlex.quote(cwd), text)) if cwd else text
+
+
+def bridge_names(ip_link_output):
+    """Names of the bridges in ``ip -o link show type bridge`` (``5: xenbr0: <...> ...`` lines)."""
+    names = []
+    for line in ip_link_output.splitlines():
+        parts = line.split(': ', 2)
+        if len(parts) >= 2 and parts[1]:
+            names.append(parts[1].split('@', 1)[0])
+    return names
+
+
+def domain_for_move(facts, shared=False):
+    """The domain as :func:`_moves.plan_move` wants it, from its ``xl list -l`` facts."""
+    return {
+        'name': facts['name'],
+        'memory': max(int(facts.get('memory_mib') or 0), int(facts.get('current_memory_mib') or 0)),
+        'bridges': sorted(set(v['bridge'] for v in facts.get('vifs') or [] if v.get('bridge'))),
+        'disks': [{'target': d.get('target'), 'script': d.get('script'), 'shared': shared}
+                  for d in facts.get('disks') or [] if not d.get('cdrom')],
+    }
+
+
+def _host(label, state, info=None, bridges=()):
+    return {'name': label, 'xen_version': (info or {}).get('xen_version'),
+            'free_mib': (info or {}).get('free_memory_mib') or 0, 'bridges': list(bridges),
+            'domains': sorted(state['domains'])}
+
+
+def _handover(name, files, target_label):
+    """Config file and autostart link: onto the target, then off the source (what is not done yet)."""
+    actions = []
+    cfg = files['config_path']
+    if files['source_config'] is not None and files['target_config'] != files['source_config']:
+        actions.append(Action(PUT_CONFIG, 'write %s on %s' % (cfg, target_label), path=cfg, text=files['source_config']))
+    if files['source_autostart'] and not files['target_autostart']:
+        actions.append(Action(LINK_AUTOSTART, 'link %s to %s on %s' % (files['auto_path'], cfg, target_label),
+                              path=files['auto_path'], target=cfg))
+    if files['source_autostart']:
+        actions.append(Action(UNLINK_AUTOSTART, 'remove the autostart link %s here' % files['auto_path'],
+                              path=files['auto_path']))
+    if files['source_config'] is not None:
+        actions.append(Action(REMOVE_CONFIG, 'remove %s here' % cfg, path=cfg))
+    return actions
+
+
+def plan(name, source, target, files, shared_disks=False, missing_paths=()):
+    """The actions that make ``name`` run on the target, or :class:`MigrateError`.
+
+    ``source``/``target``: ``{'label', 'state' (Toolstack.state()), 'info' (xl info facts), 'bridges'}``
+    (the source needs only ``label`` and ``state``).  ``files``: ``config_path``, ``auto_path``,
+    ``source_config``/``target_config`` (text or None), ``source_autostart``/``target_autostart`` (bool).
+    ``missing_paths``: disk paths the target does not have (checked only with ``shared_disks``).
+    """
+    here, there = source['state']['domains'], target['state']['domains']
+    src_label, dst_label = source['label'], target['label']
+    stuck = ['%s on %s' % (n, label) for label, doms in ((src_label, here), (dst_label, there))
+             for n in sorted(doms) if n in (name + INCOMING, name + MIGRATEDAWAY)]
+    if stuck:
+        raise MigrateError('an earlier migration of %s did not finish (%s): run again to recover it, or clean up by hand'
+                           % (name, ', '.join(stuck)), stuck=stuck)
+    if name in here and name in there:
+        raise MigrateError('%s runs on both %s (domid %s) and %s (domid %s): check which one is right, nothing was changed'
+                           % (name, src_label, here[name]['domid'], dst_label, there[name]['domid']))
+    if name in there:
+        return _handover(name, files, dst_label)
+    if name not in here:
+        raise MigrateError('%s runs neither on %s nor on %s' % (name, src_label, dst_label))
+    facts = here[name]
+    if facts.get('state') not in ('running', 'blocked', 'paused'):
+        raise MigrateError('%s is %s on %s: only a live domain can migrate' % (name, facts.get('state'), src_label))
+    domain = domain_for_move(facts, shared=shared_disks)
+    try:
+        move = plan_move(domain, _host(src_label, source['state'], source.get('info')),
+                         _host(dst_label, target['state'], target.get('info'), target.get('bridges') or ()))
+    except MoveError as exc:
+        raise MigrateError('%s; nothing was changed' % exc)
+    if missing_paths:
+        raise MigrateError('cannot move %s from %s to %s: %s lacks the disks %s at the same paths; nothing was changed'
+                           % (name, src_label, dst_label, dst_label, ', '.join(missing_paths)))
+    assert move.method == LIVE
+    actions = [Action(MIGRATE, 'migrate %s live from %s to %s' % (name, src_label, dst_label), name=name)]
+    return actions + _handover(name, files, dst_label)
+
+
+def recovery(name, source_state, target_state, source_label, target_label, was_paused=False):
+    """After a failed ``xl migrate``: (actions that put ``name`` back on one host, where it runs then or None).
+
+    ``source_state``/``target_state`` are :meth:`Toolstack.state` of both hosts read after the failure;
+    ``was_paused``: the domain was paused before the migration (it stays paused on the source).
+    """
+    here, there = source_state['domains'], target_state['domains']
+    actions = []
+    alive = ('running', 'blocked')
+    target_runs = name in there and there[name].get('state') in alive
+    if name + INCOMING in there:
+        actions.append(Action(DESTROY_TARGET, 'destroy %s%s on %s (it never ran there)' % (name, INCOMING, target_label),
+                              name=name + INCOMING))
+    if target_runs:
+        # the target runs it under its own name: the migration went through, the source's copy is stale
+        if name + MIGRATEDAWAY in here:
+            actions.append(Action(DESTROY_SOURCE, 'destroy the stale %s%s here' % (name, MIGRATEDAWAY),
+                                  name=name + MIGRATEDAWAY))
+        return actions, target_label
+    if name in there:
+        # on the target, but not running (paused before the handshake): the source copy is the one to keep
+        if name + MIGRATEDAWAY in here or name in here:
+            actions.append(Action(DESTROY_TARGET, 'destroy %s on %s (it %s there)' % (name, target_label, there[name].get('state')),
+                                  name=name))
+        else:
+            # the source copy is gone: the paused copy on the target is the domain now
+            actions.append(Action(UNPAUSE_TARGET, 'run %s on %s' % (name, target_label), name=name))
+            return actions, target_label
+    if name + MIGRATEDAWAY in here:
+        actions.append(Action(RENAME_SOURCE, 'rename %s%s back to %s here' % (name, MIGRATEDAWAY, name),
+                              old=name + MIGRATEDAWAY, new=name))
+        if not was_paused:
+            actions.append(Action(UNPAUSE_SOURCE, 'run %s here again' % name, name=name))
+        return actions, source_label
+    if name in here:
+        if here[name].get('state') == 'paused' and not was_paused:
+            actions.append(Action(UNPAUSE_SOURCE, 'run %s here again' % name, name=name))
+        return actions, source_label
+    return actions, None

@@ -1,0 +1,166 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) xenops.xen contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Carry out a live migration planned by :mod:`_migrate`: read both hosts, migrate, hand the files over.
+
+The target host is reached with SSH: :class:`RemoteRunner` runs an argv
+there through the local :class:`CommandRunner` (``ssh ... -l USER ADDRESS
+'QUOTED ARGV'``), so every command still goes through the one runner and
+:class:`Toolstack` parses the target's ``xl`` output as it parses the
+source's.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from ansible_collections.xenops.xen.plugins.module_utils import _migrate as m
+from ansible_collections.xenops.xen.plugins.module_utils._plan import ActionFailed, apply
+from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError
+from ansible_collections.xenops.xen.plugins.module_utils._xl import Toolstack
+
+#: How much of xl's output a failure reports.
+OUTPUT_TAIL = 3000
+
+
+class RemoteRunner(object):
+    """``run(argv)`` on another host over SSH, with the interface of :class:`CommandRunner`."""
+
+    def __init__(self, local, ssh):
+        self.local = local
+        self.ssh = list(ssh)
+
+    def run(self, argv, check=True, data=None, cwd=None):
+        return self.local.run(self.ssh + [m.remote_command(argv, cwd)], check=check, data=data)
+
+
+class Migration(object):
+    """One domain moved from this host to ``target``; ``params`` are the module's."""
+
+    def __init__(self, local, params):
+        self.p = params
+        self.local = local
+        ssh = m.ssh_argv(params['ssh_command'], params['ssh_user'], params['target'])
+        self.remote = RemoteRunner(local, ssh)
+        self.src_xl = Toolstack(local)
+        self.dst_xl = Toolstack(self.remote)
+        self.label = params['target_name'] or params['target']
+        self.here = params['source_name'] or 'this host'
+        self.config_path = os.path.join(params['config_dir'], params['name'] + '.cfg')
+        self.auto_path = os.path.join(params['autostart_dir'], params['name'] + '.cfg')
+        self.seconds = None
+        self.output = None
+
+    # -- reading ---------------------------------------------------------
+    def _remote_text(self, path):
+        result = self.remote.run(['cat', '--', path], check=False)
+        if result.rc == 0:
+            return result.stdout
+        if result.rc == 1 and 'No such file' in (result.stderr or ''):
+            return None
+        raise CommandError(result.cmd, result.rc, result.stdout, result.stderr)
+
+    def _remote_test(self, flag, path):
+        result = self.remote.run(['test', flag, path], check=False)
+        if result.rc not in (0, 1):
+            raise CommandError(result.cmd, result.rc, result.stdout, result.stderr)
+        return result.rc == 0
+
+    def _files(self):
+        text = None
+        if os.path.isfile(self.config_path):
+            with open(self.config_path) as fh:
+                text = fh.read()
+        return {'config_path': self.config_path, 'auto_path': self.auto_path, 'source_config': text,
+                'target_config': self._remote_text(self.config_path),
+                'source_autostart': os.path.islink(self.auto_path),
+                'target_autostart': self._remote_test('-L', self.auto_path)}
+
+    def read(self):
+        """Both hosts as :func:`_migrate.plan` wants them."""
+        source = {'label': self.here, 'state': self.src_xl.state()}
+        target = {'label': self.label, 'state': self.dst_xl.state()}
+        name = self.p['name']
+        missing = []
+        if name in source['state']['domains'] and name not in target['state']['domains']:
+            source['info'] = self.src_xl.info()
+            target['info'] = self.dst_xl.info()
+            target['bridges'] = m.bridge_names(self.remote.run(['ip', '-o', 'link', 'show', 'type', 'bridge']).stdout)
+            if self.p['shared_disks']:
+                for disk in source['state']['domains'][name].get('disks') or []:
+                    if disk.get('target') and not disk.get('cdrom') and not self._remote_test('-e', disk['target']):
+                        missing.append(disk['target'])
+        return source, target, self._files(), missing
+
+    # -- changing --------------------------------------------------------
+    def _migrate(self, action):
+        name = action.name
+        was_paused = self.src_xl.state()['domains'].get(name, {}).get('state') == 'paused'
+        argv = ['xl', 'migrate', '-s', m.xl_ssh_string(self.p['ssh_command'], self.p['ssh_user'])]
+        argv += ['--debug'] if self.p['debug'] else []
+        started = time.time()
+        result = self.local.run(argv + [name, self.p['target']], check=False)
+        self.seconds = round(time.time() - started, 1)
+        self.output = ((result.stdout or '') + (result.stderr or ''))[-OUTPUT_TAIL:]
+        source, target = self.src_xl.state(), self.dst_xl.state()
+        if result.rc == 0 and name in target['domains'] and name not in source['domains']:
+            return
+        steps, where = m.recovery(name, source, target, self.here, self.label, was_paused=was_paused)
+        handlers = {m.DESTROY_TARGET: lambda a: self.dst_xl.destroy(a.name),
+                    m.DESTROY_SOURCE: lambda a: self.src_xl.destroy(a.name),
+                    m.RENAME_SOURCE: lambda a: self.local.run(['xl', 'rename', a.old, a.new]),
+                    m.UNPAUSE_SOURCE: lambda a: self.src_xl.unpause(a.name),
+                    m.UNPAUSE_TARGET: lambda a: self.dst_xl.unpause(a.name)}
+        done, problem = [], None
+        try:
+            done = apply(steps, handlers, errors=(CommandError,))
+        except ActionFailed as exc:
+            problem = '%s: %s' % (exc.action.description, exc)
+            done = exc.done
+        outcome = ('%s runs on %s' % (name, where)) if where else ('%s runs on neither host: start it again from %s'
+                                                                   % (name, self.config_path))
+        raise m.MigrateError(
+            'xl migrate of %s to %s failed (rc=%d); %s%s%s' % (
+                name, self.label, result.rc, outcome,
+                ('; recovered: ' + ', '.join(a.description for a in done)) if done else '',
+                ('; recovery failed: ' + problem) if problem else ''),
+            cmd=result.cmd, rc=result.rc, stdout=result.stdout, stderr=result.stderr, runs_on=where,
+            recovery=[a.description for a in done], changed=bool(done) or where == self.label)
+
+    def _put_config(self, action):
+        self.remote.run(['sh', '-c', 'mkdir -p "$(dirname "$1")" && cat > "$1.xenops-new" && mv -f "$1.xenops-new" "$1"',
+                         'sh', action.path], data=action.text)
+
+    def _link_autostart(self, action):
+        self.remote.run(['sh', '-c', 'mkdir -p "$(dirname "$2")" && ln -sfn "$1" "$2"', 'sh', action.target, action.path])
+
+    @staticmethod
+    def _unlink(action):
+        os.unlink(action.path)
+
+    def handlers(self):
+        return {m.MIGRATE: self._migrate, m.PUT_CONFIG: self._put_config, m.LINK_AUTOSTART: self._link_autostart,
+                m.UNLINK_AUTOSTART: self._unlink, m.REMOVE_CONFIG: self._unlink}
+
+
+def converge(local, params, check_mode=False, diff=False):
+    """The module's result: ``name`` runs on the target, with its config file and autostart link there."""
+    mig = Migration(local, params)
+    source, target, files, missing = mig.read()
+    actions = m.plan(params['name'], source, target, files, shared_disks=params['shared_disks'], missing_paths=missing)
+    result = {'changed': bool(actions), 'name': params['name'], 'target': mig.label,
+              'actions': [a.description for a in actions]}
+    if diff:
+        before = mig.here if params['name'] in source['state']['domains'] else mig.label
+        result['diff'] = {'before': 'runs on %s\n' % before, 'after': 'runs on %s\n' % mig.label,
+                          'before_header': 'domain %s' % params['name'], 'after_header': 'domain %s' % params['name']}
+    if check_mode or not actions:
+        return result
+    # a failed migration raises MigrateError itself (with what its recovery did); it is the first action
+    apply(actions, mig.handlers(), errors=(CommandError, OSError))
+    if mig.seconds is not None:
+        result.update(migrate_seconds=mig.seconds, xl_output=mig.output)
+    return result

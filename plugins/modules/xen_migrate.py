@@ -1,0 +1,172 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) xenops.xen contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: xen_migrate
+short_description: Move a running Xen domain live to another Xen host with xl migrate
+version_added: 0.2.0
+description:
+  - Runs on the host that runs the domain O(name) and makes it run on O(target) instead, with C(xl migrate) over
+    SSH. The domain keeps running: its memory and device state move, its disks do not.
+  - Checks before anything changes, and refuses with every reason when the move cannot happen. The target must run
+    the same Xen major version with the same or the next minor version, have as much free memory as the domain
+    uses, have every bridge its network interfaces use, and run no domain of that name. A domain with disks moves
+    only when they are DRBD volumes (C(script=block-drbd)) or when O(shared_disks=true) says the target opens them
+    at the same paths (the module checks that the paths exist there).
+  - After the migration the domain's config file and autostart link are written on the target and then removed
+    here, so that only the target starts the domain at boot. A domain that already runs on the target only gets
+    what is missing of that, so a move cut off after the migration is finished by the next run.
+  - When C(xl migrate) fails the module reads both hosts and puts the domain back where it can run. xl names the
+    domain C(NAME--incoming) on the target while it arrives and C(NAME--migratedaway) here before the final
+    handshake. A copy on the target that never ran is destroyed; a C(--migratedaway) domain here gets its name
+    back and runs again; when the target runs the domain under its own name, the stale copy here is destroyed.
+    The task fails and says where the domain runs.
+  - The SSH connection from this host to the target must work without a password or a host key prompt (for
+    example with a key only for migrations); the P(xenops.xen.fleet#role) role sets that up.
+extends_documentation_fragment:
+  - xenops.xen.attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reads both hosts (C(xl list), C(xl info), the bridges and files of the target over SSH) and reports
+      the move; nothing is changed on either host.
+  diff_mode:
+    support: full
+    details: Which host runs the domain, before and after.
+  idempotent:
+    support: full
+options:
+  name:
+    description: Name of the domain.
+    type: str
+    required: true
+  target:
+    description: Address (or name) of the target host, as this host's SSH client reaches it.
+    type: str
+    required: true
+  target_name:
+    description: Name of the target host in messages and results (default O(target)).
+    type: str
+  source_name:
+    description: Name of this host in messages and results (default C(this host)).
+    type: str
+  ssh_command:
+    description:
+      - The SSH client and its options, without the destination. The module adds C(-l) O(ssh_user) and O(target);
+        C(xl migrate -s) gets the same command.
+    type: list
+    elements: str
+    default: [ssh, -o, BatchMode=yes]
+  ssh_user:
+    description: User on the target; it must be allowed to run C(xl).
+    type: str
+    default: root
+  shared_disks:
+    description:
+      - The domain's disks are on storage the target reaches at the same paths (a SAN, NFS, a cluster file
+        system). Without it a domain with disks that are not DRBD volumes is refused.
+    type: bool
+    default: false
+  config_dir:
+    description: Directory of the domain config files, on both hosts.
+    type: path
+    default: /etc/xen
+  autostart_dir:
+    description: Directory of the autostart links, on both hosts.
+    type: path
+    default: /etc/xen/auto
+  debug:
+    description: Pass C(--debug) to C(xl migrate) (it then also checks the memory it sent).
+    type: bool
+    default: false
+seealso:
+  - module: xenops.xen.xen_domain
+  - role: xenops.xen.fleet
+    description: Places the domains of the inventory on the hosts and moves them with this module.
+'''
+
+EXAMPLES = r'''
+- name: Move web from lab1 to lab2 over the storage network
+  xenops.xen.xen_migrate:
+    name: web
+    target: 10.99.0.12
+    target_name: lab2
+    ssh_command: [ssh, -i, /root/.ssh/xenops_migrate_ed25519, -o, BatchMode=yes]
+  delegate_to: lab1
+'''
+
+RETURN = r'''
+name:
+  description: Name of the domain.
+  returned: always
+  type: str
+  sample: web
+target:
+  description: The target host (O(target_name) or O(target)).
+  returned: always
+  type: str
+  sample: lab2
+actions:
+  description: What was done (or would be done in check mode), in order.
+  returned: always
+  type: list
+  elements: str
+  sample: [migrate web live from lab1 to lab2, write /etc/xen/web.cfg on lab2, remove /etc/xen/web.cfg here]
+migrate_seconds:
+  description: How long C(xl migrate) took.
+  returned: when the domain was migrated
+  type: float
+  sample: 9.4
+xl_output:
+  description: The end of what C(xl migrate) printed.
+  returned: when the domain was migrated
+  type: str
+runs_on:
+  description: Where the domain runs after a failed migration and its recovery (V(null) when it runs nowhere).
+  returned: failure of C(xl migrate)
+  type: str
+recovery:
+  description: What the recovery after a failed migration did.
+  returned: failure of C(xl migrate)
+  type: list
+  elements: str
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.xenops.xen.plugins.module_utils._migrate import MigrateError
+from ansible_collections.xenops.xen.plugins.module_utils._migrate_apply import converge
+from ansible_collections.xenops.xen.plugins.module_utils._plan import ActionFailed, finish
+from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError, CommandRunner
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type='str', required=True),
+            target=dict(type='str', required=True),
+            target_name=dict(type='str'),
+            source_name=dict(type='str'),
+            ssh_command=dict(type='list', elements='str', default=['ssh', '-o', 'BatchMode=yes']),
+            ssh_user=dict(type='str', default='root'),
+            shared_disks=dict(type='bool', default=False),
+            config_dir=dict(type='path', default='/etc/xen'),
+            autostart_dir=dict(type='path', default='/etc/xen/auto'),
+            debug=dict(type='bool', default=False),
+        ),
+        supports_check_mode=True,
+    )
+    if not module.params['ssh_command']:
+        module.fail_json(msg='ssh_command must name the SSH client')
+    finish(module, lambda: converge(CommandRunner(module), module.params, check_mode=module.check_mode, diff=module._diff),
+           (MigrateError, CommandError, ActionFailed))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,73 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) xenops.xen contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The pure part of xen_migrate: recovery after a failed xl migrate in every state xl can leave, and the helpers."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.xenops.xen.plugins.module_utils import _migrate as m
+
+
+def state(**domains):
+    return {'domains': dict((n.replace('__', '--'), {'name': n, 'state': s, 'domid': 5}) for n, s in domains.items()),
+            'dom0': None}
+
+
+@pytest.mark.parametrize('source, target, was_paused, steps, where', [
+    # xl undid it: the source runs, the target has nothing
+    (state(web='running'), state(), False, [], 'lab1'),
+    # the source resumed paused (xl leaves it so when the target failed late)
+    (state(web='paused'), state(), False, [m.UNPAUSE_SOURCE], 'lab1'),
+    (state(web='paused'), state(), True, [], 'lab1'),
+    # the handshake failed: --migratedaway here, --incoming there
+    (state(web__migratedaway='paused'), state(web__incoming='paused'), False,
+     [m.DESTROY_TARGET, m.RENAME_SOURCE, m.UNPAUSE_SOURCE], 'lab1'),
+    (state(web__migratedaway='paused'), state(), False, [m.RENAME_SOURCE, m.UNPAUSE_SOURCE], 'lab1'),
+    (state(web__migratedaway='paused'), state(), True, [m.RENAME_SOURCE], 'lab1'),
+    # the target runs it under its name: the source copy is stale
+    (state(web__migratedaway='paused'), state(web='running'), False, [m.DESTROY_SOURCE], 'lab2'),
+    (state(), state(web='blocked'), False, [], 'lab2'),
+    # renamed on the target but paused before it ran: keep the source copy
+    (state(web__migratedaway='paused'), state(web='paused'), False,
+     [m.DESTROY_TARGET, m.RENAME_SOURCE, m.UNPAUSE_SOURCE], 'lab1'),
+    # only a paused copy on the target is left: that is the domain
+    (state(), state(web='paused'), False, [m.UNPAUSE_TARGET], 'lab2'),
+    # gone on both sides
+    (state(), state(), False, [], None),
+    (state(), state(web__incoming='paused'), False, [m.DESTROY_TARGET], None),
+])
+def test_recovery(source, target, was_paused, steps, where):
+    actions, runs_on = m.recovery('web', source, target, 'lab1', 'lab2', was_paused=was_paused)
+    assert [a.kind for a in actions] == steps
+    assert runs_on == where
+
+
+def test_recovery_destroys_the_incoming_copy_by_its_name():
+    actions, _ = m.recovery('web', state(web__migratedaway='paused'), state(web__incoming='paused'), 'lab1', 'lab2')
+    assert actions[0].name == 'web--incoming' and (actions[1].old, actions[1].new) == ('web--migratedaway', 'web')
+
+
+def test_bridge_names_of_ip_link():
+    out = ('4: xenbr0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP mode DEFAULT group default\n'
+           '7: br.10@eth1: <BROADCAST,MULTICAST> mtu 1500\n')
+    assert m.bridge_names(out) == ['xenbr0', 'br.10']
+    assert m.bridge_names('') == []
+
+
+def test_remote_command_quotes_every_word():
+    assert m.remote_command(['cat', '--', "/etc/xen/it's.cfg"]) == "cat -- '/etc/xen/it'\"'\"'s.cfg'"
+    assert m.remote_command(['xl', 'create', 'a b.cfg'], cwd='/dev') == "cd /dev && xl create 'a b.cfg'"
+    assert m.xl_ssh_string(['ssh', '-i', '/root/my key'], 'root') == "ssh -i '/root/my key' -l root"
+
+
+def test_domain_for_move_uses_the_larger_memory_and_skips_cdroms():
+    facts = {'name': 'web', 'memory_mib': 96, 'current_memory_mib': 128,
+             'vifs': [{'bridge': 'xenbr1'}, {'bridge': 'xenbr0'}, {'bridge': None}],
+             'disks': [{'target': '/dev/vg/web-root', 'script': None}, {'target': '/iso', 'cdrom': True}]}
+    domain = m.domain_for_move(facts)
+    assert domain['memory'] == 128 and domain['bridges'] == ['xenbr0', 'xenbr1']
+    assert [d['target'] for d in domain['disks']] == ['/dev/vg/web-root']

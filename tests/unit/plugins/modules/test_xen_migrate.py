@@ -1,0 +1,244 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) xenops.xen contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""xen_migrate scenarios: the exact commands on both hosts, check mode, refusals, and recovery after a failed migration.
+
+The source host's output is the lab capture (``xl list -l`` with news and web); the target's is
+the same capture with the guests taken out (a dom0 that runs nothing), or with web moved over.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+
+import pytest
+
+import labdata
+
+from ansible_collections.xenops.xen.plugins.modules import xen_migrate
+
+from utils import Call, run_module
+
+LONG = json.loads(labdata.text('xl_list_l.json'))
+PLAIN = json.loads(labdata.text('xl_list.json'))['stdout']
+INFO = json.loads(labdata.text('xl_info.json'))['stdout']
+HEADER, DOM0_ROW = PLAIN.splitlines()[:2]
+ROWS = dict((line.split()[0], line) for line in PLAIN.splitlines()[1:])
+SSH = ['ssh', '-o', 'BatchMode=yes', '-l', 'root', '10.99.0.12']
+XL_SSH = 'ssh -o BatchMode=yes -l root'
+BRIDGES = '4: xenbr0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP mode DEFAULT\n'
+
+
+def long_of(*names, diskless=()):
+    """``xl list -l`` of the capture with only Domain-0 and ``names`` (``diskless``: their disks taken out)."""
+    out = []
+    for entry in LONG:
+        name = entry['config']['c_info']['name']
+        if name == 'Domain-0' or name in names:
+            entry = copy.deepcopy(entry)
+            if name in diskless:
+                entry['config'].pop('disks', None)
+            out.append(entry)
+    return json.dumps(out)
+
+
+def plain_of(*rows):
+    """``xl list`` with Domain-0 and ``rows``: a name of the capture, or (name, row of another name)."""
+    lines = [HEADER, DOM0_ROW]
+    for row in rows:
+        if isinstance(row, tuple):
+            name, like = row
+            lines.append(name.ljust(len(like.split()[0])) + ROWS[like][len(like.split()[0]):])
+        else:
+            lines.append(ROWS[row])
+    return '\n'.join(lines) + '\n'
+
+
+def local_state(long, plain):
+    return [Call(['xl', 'list', '-l'], out=long), Call(['xl', 'list'], out=plain)]
+
+
+def remote(argv, **kw):
+    return Call(SSH + [argv], **kw)
+
+
+def remote_state(long, plain):
+    return [remote('xl list -l', out=long), remote('xl list', out=plain)]
+
+
+def remote_reads(info=INFO, bridges=BRIDGES):
+    """What the module reads of both hosts before a move: xl info here and there, the target's bridges."""
+    return [Call(['xl', 'info'], out=INFO), remote('xl info', out=info), remote('ip -o link show type bridge', out=bridges)]
+
+
+def file_reads(tmp_path, config=None, autostart=False):
+    cfg = str(tmp_path / 'web.cfg')
+    return [remote('cat -- %s' % cfg, rc=1 if config is None else 0, out=config or '',
+                   err='cat: %s: No such file or directory' % cfg if config is None else ''),
+            remote('test -L %s' % (tmp_path / 'auto' / 'web.cfg'), rc=0 if autostart else 1)]
+
+
+@pytest.fixture
+def dirs(tmp_path):
+    (tmp_path / 'auto').mkdir()
+    (tmp_path / 'web.cfg').write_text('name = "web"\n')
+    os.symlink(str(tmp_path / 'web.cfg'), str(tmp_path / 'auto' / 'web.cfg'))
+    return tmp_path
+
+
+def args(tmp_path, **kw):
+    base = dict(name='web', target='10.99.0.12', target_name='lab2', source_name='lab1',
+                config_dir=str(tmp_path), autostart_dir=str(tmp_path / 'auto'))
+    base.update(kw)
+    return base
+
+
+def handover(tmp_path):
+    cfg, auto = str(tmp_path / 'web.cfg'), str(tmp_path / 'auto' / 'web.cfg')
+    return [remote("sh -c 'mkdir -p \"$(dirname \"$1\")\" && cat > \"$1.xenops-new\" && mv -f \"$1.xenops-new\" \"$1\"' sh "
+                   + cfg, data='name = "web"\n'),
+            remote("sh -c 'mkdir -p \"$(dirname \"$2\")\" && ln -sfn \"$1\" \"$2\"' sh %s %s" % (cfg, auto))]
+
+
+SOURCE = (long_of('news', 'web', diskless=('web',)), plain_of('news', 'web'))
+EMPTY = (long_of(), plain_of())
+MOVED_SOURCE = (long_of('news'), plain_of('news'))
+MOVED_TARGET = (long_of('web', diskless=('web',)), plain_of('web'))
+
+
+def test_live_move_of_a_diskless_domain(dirs):
+    calls = (local_state(*SOURCE) + remote_state(*EMPTY) + remote_reads() + file_reads(dirs)
+             + local_state(*SOURCE)
+             + [Call(['xl', 'migrate', '-s', XL_SSH, 'web', '10.99.0.12'], err='migration sender: Migration successful.\n')]
+             + local_state(*MOVED_SOURCE) + remote_state(*MOVED_TARGET) + handover(dirs))
+    result, failed, seen = run_module(xen_migrate.main, args(dirs), calls=calls, diff=True)
+    assert failed is False, result
+    assert result['changed'] is True
+    assert result['actions'] == [
+        'migrate web live from lab1 to lab2', 'write %s on lab2' % (dirs / 'web.cfg'),
+        'link %s to %s on lab2' % (dirs / 'auto' / 'web.cfg', dirs / 'web.cfg'),
+        'remove the autostart link %s here' % (dirs / 'auto' / 'web.cfg'), 'remove %s here' % (dirs / 'web.cfg')]
+    assert 'Migration successful' in result['xl_output'] and result['migrate_seconds'] >= 0
+    assert result['diff']['before'] == 'runs on lab1\n' and result['diff']['after'] == 'runs on lab2\n'
+    assert not os.path.lexists(str(dirs / 'auto' / 'web.cfg')) and not os.path.exists(str(dirs / 'web.cfg'))
+
+
+def test_check_mode_reads_both_hosts_and_changes_nothing(dirs):
+    calls = local_state(*SOURCE) + remote_state(*EMPTY) + remote_reads() + file_reads(dirs)
+    result, failed, seen = run_module(xen_migrate.main, args(dirs), calls=calls, check_mode=True)
+    assert (failed, result['changed']) == (False, True)
+    assert result['actions'][0] == 'migrate web live from lab1 to lab2'
+    assert not [argv for argv in seen if 'migrate' in argv or any(w in ' '.join(argv) for w in ('cat >', 'ln -sfn'))]
+    assert os.path.exists(str(dirs / 'web.cfg')) and os.path.islink(str(dirs / 'auto' / 'web.cfg'))
+
+
+def test_domain_on_the_target_with_files_there_is_no_change(tmp_path):
+    (tmp_path / 'auto').mkdir()
+    calls = (local_state(*MOVED_SOURCE) + remote_state(*MOVED_TARGET)
+             + file_reads(tmp_path, config='name = "web"\n', autostart=True))
+    result, failed, seen = run_module(xen_migrate.main, args(tmp_path), calls=calls)
+    assert (failed, result['changed'], result['actions']) == (False, False, [])
+
+
+def test_move_cut_off_after_the_migration_finishes_the_handover(dirs):
+    calls = local_state(*MOVED_SOURCE) + remote_state(*MOVED_TARGET) + file_reads(dirs) + handover(dirs)
+    result, failed, seen = run_module(xen_migrate.main, args(dirs), calls=calls)
+    assert (failed, result['changed']) == (False, True)
+    assert 'migrate web live from lab1 to lab2' not in result['actions']
+    assert not os.path.exists(str(dirs / 'web.cfg'))
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_preflight_names_every_reason_and_runs_nothing_that_changes(dirs, check_mode):
+    info = INFO.replace('free_memory            : 1030', 'free_memory            : 50').replace(
+        'xen_minor              : 17', 'xen_minor              : 19').replace('4.17.7', '4.19.1')
+    calls = local_state(*SOURCE) + remote_state(*EMPTY) + remote_reads(info=info, bridges='') + file_reads(dirs)
+    result, failed, seen = run_module(xen_migrate.main, args(dirs), calls=calls, check_mode=check_mode)
+    assert failed is True
+    msg = result['msg']
+    assert 'lab2 has no bridge xenbr0' in msg and 'lab2 has 50 MiB free, web needs 96 MiB' in msg, msg
+    assert 'Xen 4.17 on lab1 to Xen 4.19 on lab2 is not safe' in msg and 'nothing was changed' in msg, msg
+    assert os.path.exists(str(dirs / 'web.cfg'))
+
+
+def test_local_disks_are_refused_unless_shared(dirs):
+    source = (long_of('news', 'web'), plain_of('news', 'web'))
+    calls = local_state(*source) + remote_state(*EMPTY) + remote_reads() + file_reads(dirs)
+    result, failed, seen = run_module(xen_migrate.main, args(dirs), calls=calls)
+    assert failed is True
+    assert 'its disks /dev/vg_xen/web-root are local to lab1' in result['msg'], result['msg']
+
+
+def test_shared_disks_must_exist_on_the_target(dirs):
+    source = (long_of('news', 'web'), plain_of('news', 'web'))
+    calls = (local_state(*source) + remote_state(*EMPTY) + remote_reads()
+             + [remote('test -e /dev/vg_xen/web-root', rc=1)] + file_reads(dirs))
+    result, failed, seen = run_module(xen_migrate.main, args(dirs, shared_disks=True), calls=calls)
+    assert failed is True
+    assert 'lab2 lacks the disks /dev/vg_xen/web-root at the same paths' in result['msg'], result['msg']
+
+
+def test_name_taken_on_the_target_is_refused(dirs):
+    target = (long_of('web', diskless=('web',)), plain_of('web'))
+    calls = local_state(*SOURCE) + remote_state(*target) + file_reads(dirs)
+    result, failed, seen = run_module(xen_migrate.main, args(dirs), calls=calls)
+    assert failed is True
+    assert result['msg'].startswith('web runs on both lab1 (domid 4) and lab2 (domid 4)'), result['msg']
+
+
+def test_leftover_of_an_earlier_migration_is_refused(dirs):
+    target = (long_of(), plain_of(('web--incoming', 'web')))
+    calls = local_state(*SOURCE) + remote_state(*target) + remote_reads() + file_reads(dirs)
+    result, failed, seen = run_module(xen_migrate.main, args(dirs), calls=calls)
+    assert failed is True
+    assert 'an earlier migration of web did not finish (web--incoming on lab2)' in result['msg'], result['msg']
+
+
+def test_failed_migration_that_xl_undid_leaves_the_domain_running_here(dirs):
+    calls = (local_state(*SOURCE) + remote_state(*EMPTY) + remote_reads() + file_reads(dirs) + local_state(*SOURCE)
+             + [Call(['xl', 'migrate', '-s', XL_SSH, 'web', '10.99.0.12'], rc=1,
+                     err='migration target: Domain creation failed\nmigration sender: resuming domain\n')]
+             + local_state(*SOURCE) + remote_state(*EMPTY))
+    result, failed, seen = run_module(xen_migrate.main, args(dirs), calls=calls)
+    assert failed is True
+    assert result['msg'].startswith('xl migrate of web to lab2 failed (rc=1); web runs on lab1'), result['msg']
+    assert (result['runs_on'], result['recovery'], result['changed']) == ('lab1', [], False)
+    assert 'Domain creation failed' in result['stderr']
+    assert os.path.exists(str(dirs / 'web.cfg')) and os.path.islink(str(dirs / 'auto' / 'web.cfg'))
+
+
+def test_failed_handshake_renames_the_source_back_and_destroys_the_incoming_copy(dirs):
+    stuck_source = (long_of('news'), plain_of('news', ('web--migratedaway', 'web')))
+    stuck_target = (long_of(), plain_of(('web--incoming', 'web')))
+    calls = (local_state(*SOURCE) + remote_state(*EMPTY) + remote_reads() + file_reads(dirs) + local_state(*SOURCE)
+             + [Call(['xl', 'migrate', '-s', XL_SSH, 'web', '10.99.0.12'], rc=1, err='domain is undefined\n')]
+             + local_state(*stuck_source) + remote_state(*stuck_target)
+             + [remote('xl destroy web--incoming'), Call(['xl', 'rename', 'web--migratedaway', 'web']),
+                Call(['xl', 'unpause', 'web'])])
+    result, failed, seen = run_module(xen_migrate.main, args(dirs), calls=calls)
+    assert failed is True
+    assert result['runs_on'] == 'lab1' and result['changed'] is True
+    assert result['recovery'] == ['destroy web--incoming on lab2 (it never ran there)',
+                                  'rename web--migratedaway back to web here', 'run web here again']
+
+
+def test_target_that_runs_it_wins_over_a_stale_source(dirs):
+    stuck_source = (long_of('news'), plain_of('news', ('web--migratedaway', 'web')))
+    calls = (local_state(*SOURCE) + remote_state(*EMPTY) + remote_reads() + file_reads(dirs) + local_state(*SOURCE)
+             + [Call(['xl', 'migrate', '-s', XL_SSH, 'web', '10.99.0.12'], rc=1, err='handshake failed\n')]
+             + local_state(*stuck_source) + remote_state(*MOVED_TARGET)
+             + [Call(['xl', 'destroy', 'web--migratedaway'])])
+    result, failed, seen = run_module(xen_migrate.main, args(dirs), calls=calls)
+    assert failed is True and result['runs_on'] == 'lab2'
+    assert result['recovery'] == ['destroy the stale web--migratedaway here']
+
+
+def test_ssh_failure_is_reported_with_the_command(dirs):
+    calls = local_state(*SOURCE) + [remote('xl list -l', rc=255, err='ssh: connect to host 10.99.0.12 port 22: No route')]
+    result, failed, seen = run_module(xen_migrate.main, args(dirs), calls=calls)
+    assert failed is True
+    assert 'No route' in result['msg'] and result['cmd'][:2] == ['ssh', '-o']
