@@ -11,6 +11,7 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.xenops.xen.plugins.module_utils._capacity import capacity, render_html
+from ansible_collections.xenops.xen.plugins.module_utils._fleet import FleetError, plan as plan_fleet
 from ansible_collections.xenops.xen.plugins.module_utils._placement import PlacementError, place
 
 try:
@@ -186,6 +187,15 @@ def fleet_placement(domains, hosts, drain=None, reserve_mib=0):
         raise AnsibleFilterError(str(exc))
 
 
+def fleet_plan(hosts, fleet_domains=None, drain=None, reserve_mib=0, default_memory=256):
+    """Where every domain runs and the moves to get there (see fleet_plan.yml and module_utils/_fleet.py)."""
+    try:
+        return plan_fleet(hosts or {}, fleet_domains or [], drain=drain or [], reserve_mib=reserve_mib,
+                          default_memory=default_memory)
+    except FleetError as exc:
+        raise AnsibleFilterError(str(exc))
+
+
 def fleet_capacity(infos):
     """Per host memory, vCPUs and domains from ``xen_info`` results by host (see fleet_capacity.yml)."""
     return capacity(infos or {})
@@ -204,4 +214,5 @@ class FilterModule(object):
             'fleet_capacity': fleet_capacity,
             'fleet_capacity_html': fleet_capacity_html,
             'fleet_placement': fleet_placement,
+            'fleet_plan': fleet_plan,
         }

@@ -32,6 +32,7 @@ Sources (Xen 4.17):
 from __future__ import annotations
 
 import json
+import os
 import re
 
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError
@@ -237,6 +238,15 @@ def host_facts(info):
         'dom0_kernel': info.get('release'),
         'info': dict(info),
     }
+
+
+def host_bridges(sys_class_net='/sys/class/net'):
+    """Names of the network bridges of this host: the interfaces with a ``bridge`` directory in sysfs."""
+    try:
+        names = os.listdir(sys_class_net)
+    except OSError:
+        return []
+    return sorted(n for n in names if os.path.isdir(os.path.join(sys_class_net, n, 'bridge')))
 
 
 # ---------------------------------------------------------------- merged view

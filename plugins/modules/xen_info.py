@@ -90,6 +90,11 @@ host:
       description: Release of the dom0 kernel.
       type: str
       sample: 6.1.0-50-amd64
+    bridges:
+      description: Network bridges of the host (from C(/sys/class/net)), sorted.
+      type: list
+      elements: str
+      sample: [xenbr0, xenbr1]
     info:
       description: "Every C(key : value) line of C(xl info), values as strings."
       type: dict
@@ -249,7 +254,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.xenops.xen.plugins.module_utils._plan import failure_result
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError, CommandRunner
-from ansible_collections.xenops.xen.plugins.module_utils._xl import Toolstack
+from ansible_collections.xenops.xen.plugins.module_utils._xl import Toolstack, host_bridges
 
 
 def main():
@@ -261,6 +266,7 @@ def main():
     try:
         state = xl.state()
         host = xl.info()
+        host['bridges'] = host_bridges()
     except CommandError as exc:
         module.fail_json(**failure_result(exc))
     guests = state['domains']

@@ -1,0 +1,140 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) xenops.xen contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The fleet plan: which host runs which domain of the inventory, and the moves that get it there.
+
+Pure code, for the ``fleet_plan`` filter and the fleet role.  Input per
+host: the domains its ``xen_domains`` lists (they are pinned to it), what
+``xen_info`` reads there (free memory, Xen version, bridges, the domains
+that run), and whether it is being drained.  Fleet-wide domains
+(``xen_fleet_domains``) have no host, or a ``host`` pin; :func:`_placement.place`
+puts them where the memory is.  A domain of a drained host is placed like a
+fleet-wide one, on the other hosts.
+
+Every move is checked before any changes (:func:`_moves.plan_move`: Xen
+versions, bridges, memory on the target counting the moves before it, the
+name, disks that the target cannot open), and one problem fails the whole
+plan with every reason, so a run that cannot finish does not begin.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.xenops.xen.plugins.module_utils._migrate import domain_for_move
+from ansible_collections.xenops.xen.plugins.module_utils._moves import MoveError, plan_move
+from ansible_collections.xenops.xen.plugins.module_utils._placement import PlacementError, place
+
+#: Keys of a domain entry that only the fleet reads; the domains role gets the entry without them.
+FLEET_KEYS = ('host', 'avoid', 'shared_disks')
+#: Domains in these states stay where they are listed; they do not run, so they do not move.
+NOT_PLACED = ('absent', 'stopped')
+
+
+class FleetError(ValueError):
+    """The fleet cannot be planned as the inventory says; nothing has changed.  The message is for the user."""
+
+
+def _clean(entry):
+    return dict((k, v) for k, v in entry.items() if k not in FLEET_KEYS)
+
+
+def _memory(entry, default_memory):
+    memory = entry.get('memory', default_memory)
+    try:
+        return int(memory)
+    except (TypeError, ValueError):
+        raise FleetError('domain %s: memory must be a whole number of MiB, got %r' % (entry.get('name'), memory))
+
+
+def _running(hosts):
+    """domain name -> the hosts that run it (``xen_info`` domains of every host)."""
+    where = {}
+    for host in sorted(hosts):
+        for name in (hosts[host].get('info') or {}).get('domains') or {}:
+            where.setdefault(name, []).append(host)
+    return where
+
+
+def plan(hosts, fleet_domains=(), drain=(), reserve_mib=0, default_memory=256):
+    """``{'placement': {host: [entries]}, 'moves': [...], 'hosts': {...}}`` or :class:`FleetError`.
+
+    ``hosts``: host -> ``{'domains': [entries of its xen_domains], 'info': the xen_info result}``.
+    ``fleet_domains``: entries with an optional ``host`` pin.  ``drain``: hosts to empty.
+    A move is ``{'name', 'from', 'to', 'method', 'memory'}``, in the order to run them.
+    """
+    drain = list(drain or ())
+    unknown = [h for h in drain if h not in hosts]
+    if unknown:
+        raise FleetError('cannot drain %s: not a host of this play (%s)' % (', '.join(unknown), ', '.join(sorted(hosts))))
+    placement = dict((h, []) for h in hosts)
+    entries, domains, owner = {}, [], {}
+    for host in sorted(hosts):
+        for entry in hosts[host].get('domains') or []:
+            name = entry.get('name')
+            if name in owner:
+                raise FleetError('domain %s is listed for both %s and %s' % (name, owner[name], host))
+            owner[name] = host
+            if entry.get('state', 'running') in NOT_PLACED:
+                placement[host].append(_clean(entry))
+                continue
+            entries[name] = entry
+            domains.append({'name': name, 'memory': _memory(entry, default_memory), 'avoid': entry.get('avoid') or [],
+                            'host': None if host in drain else host})
+    for entry in fleet_domains or ():
+        name = entry.get('name')
+        if name in owner:
+            raise FleetError('domain %s is listed for %s and as a fleet domain' % (name, owner[name]))
+        owner[name] = 'the fleet'
+        entries[name] = entry
+        domains.append({'name': name, 'memory': _memory(entry, default_memory), 'avoid': entry.get('avoid') or [],
+                        'host': entry.get('host')})
+    where = _running(hosts)
+    twice = sorted('%s (on %s)' % (n, ', '.join(h)) for n, h in where.items() if n in entries and len(h) > 1)
+    if twice:
+        raise FleetError('domains run on more than one host: %s; nothing was changed' % '; '.join(twice))
+    free = {}
+    view = {}
+    for host in sorted(hosts):
+        info = hosts[host].get('info') or {}
+        facts = info.get('host') or {}
+        running = info.get('domains') or {}
+        free[host] = int(facts.get('free_memory_mib') or 0)
+        view[host] = {'name': host, 'xen_version': facts.get('xen_version'), 'bridges': list(facts.get('bridges') or []),
+                      'domains': sorted(running)}
+    state = dict((h, {'free_mib': free[h], 'domains': dict(
+        (n, max(int(f.get('memory_mib') or 0), int(f.get('current_memory_mib') or 0)))
+        for n, f in ((hosts[h].get('info') or {}).get('domains') or {}).items())}) for h in hosts)
+    try:
+        placed = place(domains, state, drain=drain, reserve_mib=reserve_mib)
+    except PlacementError as exc:
+        raise FleetError(str(exc))
+    for name in sorted(placed.hosts):
+        placement[placed.hosts[name]].append(_clean(entries[name]))
+    moves, problems = [], []
+    pending = list(placed.moves)
+    # a move may need the memory that another move frees on its target: retry until no move goes through
+    while pending:
+        problems, left = [], []
+        for name, source, target in pending:
+            facts = hosts[source]['info']['domains'][name]
+            domain = domain_for_move(facts, shared=bool(entries[name].get('shared_disks')))
+            try:
+                move = plan_move(domain, dict(view[source], free_mib=free[source]),
+                                 dict(view[target], free_mib=free[target] - int(reserve_mib)))
+            except MoveError as exc:
+                problems.append(str(exc))
+                left.append((name, source, target))
+                continue
+            free[target] -= domain['memory']
+            free[source] += domain['memory']
+            view[target]['domains'].append(name)
+            view[source]['domains'].remove(name)
+            moves.append(dict(move.as_dict(), memory=domain['memory']))
+        if len(left) == len(pending):
+            break
+        pending = left
+    if pending and problems:
+        raise FleetError('%s; nothing was changed' % '; '.join(problems))
+    return {'placement': placement, 'moves': moves,
+            'hosts': dict((h, {'free_mib': free[h], 'domains': sorted(d['name'] for d in placement[h])}) for h in hosts)}

@@ -1,0 +1,142 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) xenops.xen contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The fleet plan: placement of listed and fleet-wide domains, moves and their preflight, drains.
+
+Host state is xen_info's view of the lab capture (lab1: news and web running) and of a dom0 that
+runs nothing (lab2), read with the module's own parsers.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+import labdata
+
+from ansible_collections.xenops.xen.plugins.module_utils import _xl
+from ansible_collections.xenops.xen.plugins.module_utils._fleet import FleetError, plan
+
+LONG = json.loads(labdata.text('xl_list_l.json'))
+PLAIN = json.loads(labdata.text('xl_list.json'))['stdout']
+INFO = json.loads(labdata.text('xl_info.json'))['stdout']
+
+
+def info(*names, free=None, version=None, bridges=('xenbr0',), diskless=('web', 'news')):
+    entries = []
+    for entry in LONG:
+        if entry['config']['c_info']['name'] in names:
+            entry = copy.deepcopy(entry)
+            if entry['config']['c_info']['name'] in diskless:
+                entry['config'].pop('disks', None)
+            entries.append(entry)
+    lines = [line for line in PLAIN.splitlines()[2:] if line.split()[0] in names]
+    plain = _xl.parse_list('\n'.join(PLAIN.splitlines()[:2] + lines) + '\n')
+    domains = dict((n, f) for n, f in _xl.merge(_xl.parse_list_long(json.dumps(entries)), plain).items() if f['domid'])
+    host = _xl.host_facts(_xl.parse_info(INFO))
+    if free is not None:
+        host['free_memory_mib'] = free
+    if version is not None:
+        host['xen_version'] = version
+    host['bridges'] = list(bridges)
+    return {'host': host, 'domains': domains}
+
+
+def fleet(lab1_domains, lab2_domains=(), lab1=None, lab2=None):
+    return {'lab1': {'domains': list(lab1_domains), 'info': lab1 or info('news', 'web')},
+            'lab2': {'domains': list(lab2_domains), 'info': lab2 or info(free=1200)}}
+
+
+NEWS = {'name': 'news', 'memory': 128}
+WEB = {'name': 'web', 'memory': 96}
+
+
+def test_listed_domains_that_run_where_listed_are_no_move():
+    result = plan(fleet([NEWS, WEB]))
+    assert result['moves'] == []
+    assert result['placement'] == {'lab1': [NEWS, WEB], 'lab2': []}
+
+
+def test_domain_listed_on_another_host_moves_live_there():
+    result = plan(fleet([NEWS], [WEB]))
+    assert result['moves'] == [{'name': 'web', 'from': 'lab1', 'to': 'lab2', 'method': 'live', 'notes': [], 'memory': 96}]
+    assert result['placement']['lab2'] == [WEB]
+    assert result['hosts']['lab2']['free_mib'] == 1200 - 96
+
+
+def test_drain_moves_every_running_domain_off_the_host():
+    result = plan(fleet([NEWS, WEB]), drain=['lab1'])
+    assert sorted(m['name'] for m in result['moves']) == ['news', 'web']
+    assert all((m['from'], m['to']) == ('lab1', 'lab2') for m in result['moves'])
+    assert result['placement'] == {'lab1': [], 'lab2': [NEWS, WEB]}
+
+
+def test_drain_without_room_fails_naming_the_shortfall():
+    with pytest.raises(FleetError) as exc:
+        plan(fleet([NEWS, WEB], lab2=info(free=100)), drain=['lab1'])
+    assert 'domain news (128 MiB) fits on no host: lab2 has 100 MiB left (28 MiB short)' in str(exc.value)
+
+
+def test_move_to_a_host_without_the_bridge_fails_before_anything():
+    with pytest.raises(FleetError) as exc:
+        plan(fleet([NEWS], [WEB], lab2=info(free=1200, bridges=())))
+    assert 'cannot move web from lab1 to lab2: lab2 has no bridge xenbr0' in str(exc.value)
+    assert str(exc.value).endswith('nothing was changed')
+
+
+def test_move_to_an_older_xen_is_refused():
+    with pytest.raises(FleetError) as exc:
+        plan(fleet([NEWS], [WEB], lab2=info(free=1200, version='4.16.2')))
+    assert 'live migration from Xen 4.17 on lab1 to Xen 4.16 on lab2 is not safe' in str(exc.value)
+
+
+def test_domain_with_local_disks_is_refused_and_shared_ones_move():
+    lab1 = info('news', 'web', diskless=())
+    with pytest.raises(FleetError) as exc:
+        plan(fleet([NEWS], [WEB], lab1=lab1))
+    assert 'its disks /dev/vg_xen/web-root are local to lab1' in str(exc.value)
+    result = plan(fleet([NEWS], [dict(WEB, shared_disks=True)], lab1=lab1))
+    assert [m['name'] for m in result['moves']] == ['web']
+    assert result['placement']['lab2'] == [WEB]
+
+
+def test_fleet_domains_are_placed_by_memory_and_anti_affinity():
+    extra = [{'name': 'db1', 'memory': 300, 'avoid': ['db2']}, {'name': 'db2', 'memory': 300}]
+    result = plan(fleet([NEWS, WEB], lab1=info('news', 'web', free=700)), fleet_domains=extra)
+    hosts = dict((h, [d['name'] for d in ds]) for h, ds in result['placement'].items())
+    assert sorted([('db1' in hosts['lab1']), ('db2' in hosts['lab1'])]) == [False, True]
+    assert result['moves'] == []
+    assert all('avoid' not in d for ds in result['placement'].values() for d in ds)
+
+
+def test_a_move_waits_for_the_memory_another_move_frees():
+    # web goes to lab2 and big goes to lab1, which has room only once web has left
+    lab2 = info('news', free=100)
+    lab1 = info('web', free=50)
+    big = {'name': 'news', 'memory': 128}
+    result = plan(fleet([big], [WEB], lab1=lab1, lab2=lab2))
+    # news sorts first but fits on lab1 only after web has gone
+    assert [m['name'] for m in result['moves']] == ['web', 'news']
+
+
+def test_stopped_and_absent_domains_stay_where_they_are_listed():
+    result = plan(fleet([NEWS, dict(WEB, state='stopped')]), drain=['lab1'])
+    assert result['placement']['lab1'] == [dict(WEB, state='stopped')]
+    assert [m['name'] for m in result['moves']] == ['news']
+
+
+@pytest.mark.parametrize('hosts, kwargs, message', [
+    (fleet([NEWS], [NEWS]), {}, 'domain news is listed for both lab1 and lab2'),
+    (fleet([NEWS]), {'fleet_domains': [NEWS]}, 'domain news is listed for lab1 and as a fleet domain'),
+    (fleet([NEWS]), {'drain': ['lab9']}, 'cannot drain lab9: not a host of this play (lab1, lab2)'),
+    (fleet([NEWS, WEB], lab2=info('web', free=1200)), {}, 'domains run on more than one host: web (on lab1, lab2)'),
+    (fleet([dict(NEWS, memory='lots')]), {}, "domain news: memory must be a whole number of MiB, got 'lots'"),
+])
+def test_bad_fleets_fail_with_a_clear_message(hosts, kwargs, message):
+    with pytest.raises(FleetError) as exc:
+        plan(hosts, **kwargs)
+    assert message in str(exc.value)
