@@ -13,7 +13,7 @@ short_description: Move a running Xen domain live to another Xen host with xl mi
 version_added: 0.2.0
 description:
   - Runs on the host that runs the domain O(name) and makes it run on O(target) instead, with C(xl migrate) over
-    SSH. The domain keeps running: its memory and device state move, its disks do not.
+    SSH. The domain keeps running; its memory and device state move, its disks do not.
   - Checks before anything changes, and refuses with every reason when the move cannot happen. The target must run
     the same Xen major version with the same or the next minor version, have as much free memory as the domain
     uses, have every bridge its network interfaces use, and run no domain of that name. A domain with disks moves

@@ -106,4 +106,9 @@ def test_fleet_check_bad_shapes():
 
 def test_filter_module_exports():
     assert sorted(FilterModule().filters()) == ['domain_addresses', 'fleet_capacity', 'fleet_capacity_html', 'fleet_check',
-                                                'fleet_placement']
+                                                'fleet_placement', 'fleet_plan']
+
+
+def test_fleet_plan_filter_turns_a_fleet_error_into_a_filter_error():
+    with pytest.raises(AnsibleFilterError, match='cannot drain lab9: not a host of this play'):
+        FilterModule().filters()['fleet_plan']({'lab1': {'domains': [], 'info': {}}}, drain=['lab9'])

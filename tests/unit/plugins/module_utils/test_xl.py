@@ -488,3 +488,13 @@ def test_shutdown_failure_with_wait():
     assert module.commands == [['timeout', '30'] + argv[:2] + ['-w'] + argv[2:]]
     assert exc.value.msg == ("command 'timeout 30 xl shutdown -w nosuch' failed with rc=1: "
                              "nosuch is an invalid domain identifier (rc=-6)")
+
+
+def test_host_bridges_are_the_interfaces_with_a_bridge_directory(tmp_path):
+    from ansible_collections.xenops.xen.plugins.module_utils._xl import host_bridges
+    for name, bridge in (('eth0', False), ('xenbr1', True), ('xenbr0', True), ('vif3.0', False)):
+        (tmp_path / name).mkdir()
+        if bridge:
+            (tmp_path / name / 'bridge').mkdir()
+    assert host_bridges(str(tmp_path)) == ['xenbr0', 'xenbr1']
+    assert host_bridges(str(tmp_path / 'missing')) == []
