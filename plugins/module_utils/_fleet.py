@@ -76,7 +76,6 @@ def plan(hosts, fleet_domains=(), drain=(), reserve_mib=0, default_memory=256):
                 raise FleetError('domain %s is listed for both %s and %s' % (name, owner[name], host))
             owner[name] = host
             if entry.get('state', 'running') in NOT_PLACED:
-                placement[host].append(_clean(entry))
                 continue
             entries[name] = entry
             domains.append({'name': name, 'memory': _memory(entry, default_memory), 'avoid': entry.get('avoid') or [],
@@ -109,8 +108,14 @@ def plan(hosts, fleet_domains=(), drain=(), reserve_mib=0, default_memory=256):
         placed = place(domains, state, drain=drain, reserve_mib=reserve_mib)
     except PlacementError as exc:
         raise FleetError(str(exc))
-    for name in sorted(placed.hosts):
-        placement[placed.hosts[name]].append(_clean(entries[name]))
+    # each host's list keeps the order of its inventory entries, then the domains placed there from elsewhere
+    for host in sorted(hosts):
+        own = [e for e in hosts[host].get('domains') or []
+               if e.get('state', 'running') in NOT_PLACED or placed.hosts.get(e.get('name')) == host]
+        names = [e.get('name') for e in own]
+        others = [entries[n] for n in [e.get('name') for h in sorted(hosts) for e in hosts[h].get('domains') or []]
+                  + [e.get('name') for e in fleet_domains or ()] if placed.hosts.get(n) == host and n not in names]
+        placement[host] = [_clean(e) for e in own + others]
     moves, problems = [], []
     pending = list(placed.moves)
     # a move may need the memory that another move frees on its target: retry until no move goes through

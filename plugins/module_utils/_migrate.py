@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import shlex
 
-from ansible_collections.xenops.xen.plugins.module_utils._moves import LIVE, MIGRATION_SUFFIXES, MoveError, plan_move
+from ansible_collections.xenops.xen.plugins.module_utils._moves import MIGRATION_SUFFIXES, MoveError, plan_move
 from ansible_collections.xenops.xen.plugins.module_utils._plan import Action
 
 INCOMING, MIGRATEDAWAY = MIGRATION_SUFFIXES
@@ -149,7 +149,6 @@ def plan(name, source, target, files, shared_disks=False, missing_paths=()):
     if missing_paths:
         raise MigrateError('cannot move %s from %s to %s: %s lacks the disks %s at the same paths; nothing was changed'
                            % (name, src_label, dst_label, dst_label, ', '.join(missing_paths)))
-    assert move.method == LIVE
     actions = [Action(MIGRATE, 'migrate %s live from %s to %s' % (name, src_label, dst_label), name=name)]
     return actions + _handover(name, files, dst_label)
 

@@ -87,8 +87,6 @@ options:
     default: false
 seealso:
   - module: xenops.xen.xen_domain
-  - role: xenops.xen.fleet
-    description: Places the domains of the inventory on the hosts and moves them with this module.
 '''
 
 EXAMPLES = r'''

@@ -140,3 +140,8 @@ def test_bad_fleets_fail_with_a_clear_message(hosts, kwargs, message):
     with pytest.raises(FleetError) as exc:
         plan(hosts, **kwargs)
     assert message in str(exc.value)
+
+
+def test_a_host_keeps_the_order_of_its_inventory_list():
+    result = plan(fleet([WEB, NEWS]))
+    assert [d['name'] for d in result['placement']['lab1']] == ['web', 'news']

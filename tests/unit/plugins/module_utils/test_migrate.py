@@ -47,7 +47,8 @@ def test_recovery(source, target, was_paused, steps, where):
 
 
 def test_recovery_destroys_the_incoming_copy_by_its_name():
-    actions, _ = m.recovery('web', state(web__migratedaway='paused'), state(web__incoming='paused'), 'lab1', 'lab2')
+    actions, where = m.recovery('web', state(web__migratedaway='paused'), state(web__incoming='paused'), 'lab1', 'lab2')
+    assert where == 'lab1'
     assert actions[0].name == 'web--incoming' and (actions[1].old, actions[1].new) == ('web--migratedaway', 'web')
 
 
