@@ -1,5 +1,6 @@
 """Shared helpers: paths, logging, running commands, host prerequisites."""
 
+import fcntl
 import glob
 import os
 import shutil
@@ -71,11 +72,19 @@ def ensure_prereqs(commands=None):
             "missing host commands: %s (install Debian packages: %s)"
             % (", ".join(missing), " ".join(sorted({PREREQS[c] for c in missing})))
         )
-    pkgs = sorted({PREREQS[c] for c in missing})
-    log("installing host packages: " + " ".join(pkgs))
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    run(["apt-get", "update", "-qq"], env=env)
-    run(["apt-get", "install", "-y", "-qq", "--no-install-recommends"] + pkgs, env=env)
+    # two labs started at once (make lab-test runs two suites side by side) install one after the other
+    os.makedirs(cache_dir(), exist_ok=True)
+    with open(os.path.join(cache_dir(), "apt.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        missing = [c for c in commands if not _which(c)]
+        if missing:
+            pkgs = sorted({PREREQS[c] for c in missing})
+            log("installing host packages: " + " ".join(pkgs))
+            env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+            # and wait for any other apt-get on the machine instead of failing on its lock
+            wait = ["-o", "DPkg::Lock::Timeout=900"]
+            run(["apt-get"] + wait + ["update", "-qq"], env=env)
+            run(["apt-get"] + wait + ["install", "-y", "-qq", "--no-install-recommends"] + pkgs, env=env)
     still = [c for c in commands if not _which(c)]
     if still:
         raise LabError("still missing after install: " + ", ".join(still))
