@@ -36,7 +36,9 @@ PASSTHROUGH = ('maxmem', 'maxvcpus', 'bootloader', 'on_poweroff', 'on_reboot', '
 DOMAIN_KEYS = frozenset(PASSTHROUGH + (
     'name', 'state', 'type', 'memory', 'vcpus', 'kernel', 'ramdisk', 'extra', 'disks', 'vifs', 'os', 'autostart',
     'restart', 'purge_disks', 'root_ssh_keys', 'root_password_hash', 'hostname', 'dns_domain', 'ip', 'prefix',
-    'gateway', 'nameservers'))
+    'gateway', 'nameservers',
+    # for the inventory plugin xenops.xen.xen_domains (the domain as an Ansible host)
+    'groups', 'vars'))
 DISK_KEYS = frozenset(('type', 'function', 'size', 'fstype', 'label', 'vdev', 'vg', 'path', 'target', 'access',
                        'mount', 'options'))
 VIF_KEYS = frozenset(('bridge', 'mac', 'ip', 'prefix', 'gateway', 'vifname', 'model', 'script', 'rate', 'mtu'))

@@ -115,3 +115,36 @@ def test_installed_system_runs_sshd(host, name):
     address = '192.0.2.10' if name == 'web' else MAIL_IP
     banner = host.check_output("timeout 60 bash -c 'exec 3<>/dev/tcp/%s/22 && head -c 8 <&3'", address)
     assert banner.startswith('SSH-2.0')
+
+
+def _ansible(tool, *args):
+    """Run ansible or ansible-inventory of the venv against the scenario's inventory and the plugin xen_domains."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+    plugin_dir = tempfile.mkdtemp(prefix='xen-domains-')
+    plugin = os.path.join(plugin_dir, 'zz.xen_domains.yml')
+    with open(plugin, 'w') as fh:
+        fh.write('plugin: xenops.xen.xen_domains\n')
+    argv = [os.path.join(os.path.dirname(sys.executable), tool), '-i', os.environ['MOLECULE_INVENTORY_FILE'],
+            '-i', plugin] + list(args)
+    env = dict(os.environ, ANSIBLE_HOST_KEY_CHECKING='False')
+    return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300, check=False)
+
+
+def test_domains_are_ansible_hosts_reached_through_dom0():
+    """The inventory plugin xenops.xen.xen_domains: the domains as hosts, an ad-hoc command through lab1."""
+    proc = _ansible('ansible-inventory', '--host', 'lab1')
+    assert proc.returncode == 0, proc.stderr
+    key = json.loads(proc.stdout).get('ansible_private_key_file') or json.loads(proc.stdout)['ansible_ssh_private_key_file']
+    proc = _ansible('ansible-inventory', '--graph', 'xen_on_lab1')
+    assert proc.returncode == 0, proc.stderr
+    assert '|--web' in proc.stdout and '|--mail' in proc.stdout
+    # 192.0.2.0/24 and 198.51.100.0/24 are bridges inside lab1: only the jump through lab1 reaches them
+    proc = _ansible('ansible', 'xen_domus', '-m', 'ansible.builtin.raw', '-a', 'cat /etc/hostname', '-o',
+                    '--private-key', key, '--ssh-common-args', '-o UserKnownHostsFile=/dev/null')
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = dict(line.split(' | ', 1) for line in proc.stdout.splitlines() if ' | ' in line)
+    assert 'CHANGED' in lines['web'] and lines['web'].rstrip().endswith('web')
+    assert 'CHANGED' in lines['mail'] and lines['mail'].rstrip().endswith('mail')
