@@ -4,6 +4,10 @@
 # `xl shutdown` / `xl reboot` work: the guest kernel runs /sbin/poweroff or /sbin/reboot,
 # which power off at once, unless the kernel command line has xenops_ignore_shutdown (a
 # guest that ignores shutdown requests, for tests of shutdown timeouts).
+# Network: with xenops_ip=ADDRESS/PREFIX on the kernel command line the domU loads
+# xen-netfront (a module of Debian's kernel, copied in with what it depends on), gives
+# eth0 that address and answers HTTP on port 80: /cgi-bin/state prints its boot id and
+# its uptime in seconds (so a test can tell a domain that kept running from a new boot).
 #   make-busybox-initramfs.sh [OUTPUT]   (default /var/lib/xenops-lab/busybox-initramfs.cpio.gz)
 set -eu
 OUT=${1:-/var/lib/xenops-lab/busybox-initramfs.cpio.gz}
@@ -11,15 +15,51 @@ BUSYBOX=/bin/busybox
 [ -x "$BUSYBOX" ] || { echo "busybox-static is not installed" >&2; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/bin" "$work/sbin" "$work/proc" "$work/sys" "$work/dev" "$work/tmp"
+mkdir -p "$work/bin" "$work/sbin" "$work/proc" "$work/sys" "$work/dev" "$work/tmp" "$work/lib/modules" \
+  "$work/www/cgi-bin"
 cp "$BUSYBOX" "$work/bin/busybox"
-for app in sh mount sleep echo cat; do ln -s busybox "$work/bin/$app"; done
+for app in sh mount sleep echo cat cut ip insmod httpd; do ln -s busybox "$work/bin/$app"; done
+# the dom0 kernel the domUs boot, and its network front-end with the modules it needs, in load order
+kernel=$(find /boot -maxdepth 1 -name 'vmlinuz-*' | sort -V | tail -n 1)
+kver=${kernel##*/vmlinuz-}
+add_module() {
+  grep -qx "$1" "$work/lib/modules/order" 2>/dev/null && return 0
+  for dep in $(modinfo -k "$kver" -F depends "$1" | tr ',' ' '); do add_module "$dep"; done
+  file=$(modinfo -k "$kver" -n "$1")
+  case "$file" in
+    *.ko) cp "$file" "$work/lib/modules/$1.ko" ;;
+    *.ko.xz) xz -dc "$file" > "$work/lib/modules/$1.ko" ;;
+    *) return 0 ;;  # built in
+  esac
+  echo "$1" >> "$work/lib/modules/order"
+}
+if modinfo -k "$kver" -n xen-netfront >/dev/null 2>&1; then add_module xen-netfront; fi
+touch "$work/lib/modules/order"
+cat > "$work/www/cgi-bin/state" <<'CGI'
+#!/bin/sh
+echo "Content-Type: text/plain"
+echo
+cat /proc/sys/kernel/random/boot_id
+cut -d' ' -f1 /proc/uptime
+CGI
+chmod 755 "$work/www/cgi-bin/state"
 cat > "$work/init" <<'INIT'
 #!/bin/busybox sh
+export PATH=/bin:/sbin
 /bin/busybox mount -t proc proc /proc
 /bin/busybox mount -t sysfs sysfs /sys
 /bin/busybox mount -t devtmpfs devtmpfs /dev 2>/dev/null
 echo "xenops busybox domU is up"
+for arg in $(cat /proc/cmdline); do
+  case "$arg" in xenops_ip=*) ip="${arg#xenops_ip=}" ;; esac
+done
+if [ -n "${ip:-}" ]; then
+  for module in $(cat /lib/modules/order); do insmod "/lib/modules/$module.ko"; done
+  n=0
+  while [ ! -e /sys/class/net/eth0 ] && [ "$n" -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+  ip link set lo up
+  ip addr add "$ip" dev eth0 && ip link set eth0 up && httpd -p 80 -h /www && echo "xenops busybox domU: eth0 $ip, http on port 80"
+fi
 while true; do /bin/busybox sleep 3600; done
 INIT
 chmod 755 "$work/init"
@@ -35,7 +75,6 @@ mkdir -p "$(dirname "$OUT")"
 (cd "$work" && find . | "$BUSYBOX" cpio -o -H newc 2>/dev/null) | gzip -9 > "$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
 # a stable path to the dom0 kernel for domU configs
-kernel=$(find /boot -maxdepth 1 -name 'vmlinuz-*' | sort -V | tail -n 1)
 ln -sf "$kernel" "$(dirname "$OUT")/vmlinuz"
 # PVH guests cannot boot a bzImage: they need the uncompressed ELF vmlinux inside it
 python3 - "$kernel" "$(dirname "$OUT")/vmlinux" <<'PY'

@@ -42,7 +42,8 @@ class Move(namedtuple('Move', ('name', 'source', 'target', 'method', 'notes'))):
     __slots__ = ()
 
     def as_dict(self):
-        return {'name': self.name, 'from': self.source, 'to': self.target, 'method': self.method, 'notes': list(self.notes)}
+        return {'name': self.name, 'from': self.source, 'to': self.target, 'method': self.method, 'notes': list(self.notes),
+                'summary': '%s: %s -> %s (%s)' % (self.name, self.source, self.target, self.method)}
 
 
 def xen_version(text):

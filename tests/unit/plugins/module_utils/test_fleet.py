@@ -63,7 +63,8 @@ def test_listed_domains_that_run_where_listed_are_no_move():
 
 def test_domain_listed_on_another_host_moves_live_there():
     result = plan(fleet([NEWS], [WEB]))
-    assert result['moves'] == [{'name': 'web', 'from': 'lab1', 'to': 'lab2', 'method': 'live', 'notes': [], 'memory': 96}]
+    assert result['moves'] == [{'name': 'web', 'from': 'lab1', 'to': 'lab2', 'method': 'live', 'notes': [], 'memory': 96,
+                                'summary': 'web: lab1 -> lab2 (live)'}]
     assert result['placement']['lab2'] == [WEB]
     assert result['hosts']['lab2']['free_mib'] == 1200 - 96
 

@@ -25,7 +25,8 @@ A = host('lab1', domains=['web'])
 
 def test_diskless_domain_moves_live():
     move = plan_move(web(), A, host('lab2'))
-    assert move.as_dict() == {'name': 'web', 'from': 'lab1', 'to': 'lab2', 'method': LIVE, 'notes': []}
+    assert move.as_dict() == {'name': 'web', 'from': 'lab1', 'to': 'lab2', 'method': LIVE, 'notes': [],
+                              'summary': 'web: lab1 -> lab2 (live)'}
 
 
 @pytest.mark.parametrize('disk', [{'target': 'r0', 'script': 'block-drbd'}, {'target': '/dev/vg/web', 'shared': True},
