@@ -99,7 +99,8 @@ def plan(hosts, fleet_domains=(), drain=(), reserve_mib=0, default_memory=256):
         facts = info.get('host') or {}
         running = info.get('domains') or {}
         free[host] = int(facts.get('free_memory_mib') or 0)
-        view[host] = {'name': host, 'xen_version': facts.get('xen_version'), 'bridges': list(facts.get('bridges') or []),
+        view[host] = {'name': host, 'xen_version': facts.get('xen_version'), 'virt_caps': facts.get('virt_caps'),
+                      'bridges': list(facts.get('bridges') or []),
                       'domains': sorted(running)}
     state = dict((h, {'free_mib': free[h], 'domains': dict(
         (n, max(int(f.get('memory_mib') or 0), int(f.get('current_memory_mib') or 0)))

@@ -85,6 +85,7 @@ def domain_for_move(facts, shared=False):
     """The domain as :func:`_moves.plan_move` wants it, from its ``xl list -l`` facts."""
     return {
         'name': facts['name'],
+        'type': facts.get('type'),
         'memory': max(int(facts.get('memory_mib') or 0), int(facts.get('current_memory_mib') or 0)),
         'bridges': sorted(set(v['bridge'] for v in facts.get('vifs') or [] if v.get('bridge'))),
         'disks': [{'target': d.get('target'), 'script': d.get('script'), 'shared': shared}
@@ -93,7 +94,7 @@ def domain_for_move(facts, shared=False):
 
 
 def _host(label, state, info=None, bridges=()):
-    return {'name': label, 'xen_version': (info or {}).get('xen_version'),
+    return {'name': label, 'xen_version': (info or {}).get('xen_version'), 'virt_caps': (info or {}).get('virt_caps'),
             'free_mib': (info or {}).get('free_memory_mib') or 0, 'bridges': list(bridges),
             'domains': sorted(state['domains'])}
 

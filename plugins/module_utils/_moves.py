@@ -63,8 +63,8 @@ def local_disks(domain):
 def plan_move(domain, source, target, allow_cold=False):
     """The :class:`Move` of ``domain`` (name, memory, disks, bridges) from host ``source`` to host ``target``.
 
-    A host is a dict: ``name``, ``xen_version``, ``free_mib``, ``bridges`` (names) and ``domains`` (names
-    it runs).  Raises :class:`MoveError` naming every reason the move cannot happen.
+    A host is a dict: ``name``, ``xen_version``, ``free_mib``, ``bridges`` (names), ``domains`` (names
+    it runs) and ``virt_caps`` (``xl info``'s, or None when not known).  Raises :class:`MoveError` naming every reason the move cannot happen.
     """
     name = domain['name']
     error = domain_name_error(name)
@@ -97,6 +97,12 @@ def plan_move(domain, source, target, allow_cold=False):
                             'moves are not allowed' % (name, ', '.join(local), source['name']))
         method = COLD
         notes.append('cold: disks %s are copied while the domain is shut down' % ', '.join(local))
+    caps = source.get('virt_caps')
+    if method == LIVE and domain.get('type') == 'pv' and caps is not None and 'shadow' not in caps:
+        # xl migrate tracks the pages a PV domain dirties with shadow paging ("Failed to enable logdirty: 95")
+        problems.append('%s is a PV domain, and the Xen of %s cannot migrate PV domains: it has no shadow paging '
+                        '(virt_caps: %s; Debian builds Xen without CONFIG_SHADOW_PAGING); make it a PVH or HVM '
+                        'domain, or move it cold' % (name, source['name'], ' '.join(caps)))
     if method == LIVE:
         try:
             src, dst = xen_version(source.get('xen_version')), xen_version(target.get('xen_version'))

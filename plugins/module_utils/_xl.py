@@ -236,6 +236,8 @@ def host_facts(info):
         'free_memory_mib': _int_or_none(info.get('free_memory')),
         'nr_cpus': _int_or_none(info.get('nr_cpus')),
         'dom0_kernel': info.get('release'),
+        # what this Xen can do: pv, hvm, hap, shadow (a PV domain migrates only where there is shadow paging)
+        'virt_caps': info['virt_caps'].split() if info.get('virt_caps') else None,
         'info': dict(info),
     }
 

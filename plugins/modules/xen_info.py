@@ -90,6 +90,13 @@ host:
       description: Release of the dom0 kernel.
       type: str
       sample: 6.1.0-50-amd64
+    virt_caps:
+      description:
+        - What the hypervisor can do (C(xl info) virt_caps), such as C(pv), C(hvm), C(hap), C(shadow).
+        - A PV domain can migrate live only where there is C(shadow) (Debian's Xen 4.17 has none).
+      type: list
+      elements: str
+      sample: [pv, hvm, hap, gnttab-v1, gnttab-v2]
     bridges:
       description: Network bridges of the host (from C(/sys/class/net)), sorted.
       type: list

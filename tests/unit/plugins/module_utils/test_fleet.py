@@ -26,13 +26,16 @@ PLAIN = json.loads(labdata.text('xl_list.json'))['stdout']
 INFO = json.loads(labdata.text('xl_info.json'))['stdout']
 
 
-def info(*names, free=None, version=None, bridges=('xenbr0',), diskless=('web', 'news')):
+def info(*names, free=None, version=None, bridges=('xenbr0',), diskless=('web', 'news'), pv=()):
+    """The lab's domains as PVH ones (the captured ones are PV, which Debian's Xen cannot migrate) unless in ``pv``."""
     entries = []
     for entry in LONG:
         if entry['config']['c_info']['name'] in names:
             entry = copy.deepcopy(entry)
             if entry['config']['c_info']['name'] in diskless:
                 entry['config'].pop('disks', None)
+            if entry['config']['c_info']['name'] not in pv:
+                entry['config']['c_info']['type'] = 'pvh'
             entries.append(entry)
     lines = [line for line in PLAIN.splitlines()[2:] if line.split()[0] in names]
     plain = _xl.parse_list('\n'.join(PLAIN.splitlines()[:2] + lines) + '\n')
@@ -146,3 +149,19 @@ def test_bad_fleets_fail_with_a_clear_message(hosts, kwargs, message):
 def test_a_host_keeps_the_order_of_its_inventory_list():
     result = plan(fleet([WEB, NEWS]))
     assert [d['name'] for d in result['placement']['lab1']] == ['web', 'news']
+
+
+def test_pv_domain_is_not_moved_live_where_xen_has_no_shadow_paging():
+    # the lab's xl info: virt_caps "pv hvm hap gnttab-v1 gnttab-v2" (Debian's Xen 4.17 has no shadow paging)
+    with pytest.raises(FleetError) as exc:
+        plan(fleet([WEB], [NEWS], lab1=info('news', 'web', pv=('news',))))
+    assert ('cannot move news from lab1 to lab2: news is a PV domain, and the Xen of lab1 cannot migrate PV '
+            'domains: it has no shadow paging (virt_caps: pv hvm hap gnttab-v1 gnttab-v2') in str(exc.value)
+    assert str(exc.value).endswith('nothing was changed')
+
+
+def test_pv_domain_moves_live_where_xen_has_shadow_paging():
+    lab1 = info('news', 'web', pv=('news',))
+    lab1['host']['virt_caps'] = lab1['host']['virt_caps'] + ['shadow']
+    result = plan(fleet([WEB], [NEWS], lab1=lab1))
+    assert [m['summary'] for m in result['moves']] == ['news: lab1 -> lab2 (live)']

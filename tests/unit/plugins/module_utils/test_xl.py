@@ -258,7 +258,8 @@ def test_host_facts():
     facts = host_facts(parse_info(INFO))
     assert {k: v for k, v in facts.items() if k != 'info'} == {
         'hostname': 'lab1', 'xen_version': '4.17.7', 'xen_scheduler': 'credit2', 'total_memory_mib': 2047,
-        'free_memory_mib': 1030, 'nr_cpus': 2, 'dom0_kernel': '6.1.0-50-amd64'}
+        'free_memory_mib': 1030, 'nr_cpus': 2, 'dom0_kernel': '6.1.0-50-amd64',
+        'virt_caps': ['pv', 'hvm', 'hap', 'gnttab-v1', 'gnttab-v2']}
     assert facts['info'] == parse_info(INFO)
 
 

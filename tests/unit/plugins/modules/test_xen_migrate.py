@@ -173,6 +173,21 @@ def test_local_disks_are_refused_unless_shared(dirs):
     assert 'its disks /dev/vg_xen/web-root are local to lab1' in result['msg'], result['msg']
 
 
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_pv_domain_refused_where_xen_cannot_migrate_it(dirs, check_mode):
+    # news is a PV domain of the capture, and the lab's Xen has no shadow paging (virt_caps without shadow)
+    source = (long_of('news', 'web', diskless=('news', 'web')), plain_of('news', 'web'))
+    cfg = str(dirs / 'news.cfg')
+    calls = (local_state(*source) + remote_state(*EMPTY) + remote_reads()
+             + [remote('cat -- %s' % cfg, rc=1, err='cat: %s: No such file or directory' % cfg),
+                remote('test -L %s' % (dirs / 'auto' / 'news.cfg'), rc=1)])
+    result, failed, seen = run_module(xen_migrate.main, args(dirs, name='news'), calls=calls, check_mode=check_mode)
+    assert failed is True
+    assert ('news is a PV domain, and the Xen of lab1 cannot migrate PV domains: it has no shadow paging '
+            '(virt_caps: pv hvm hap gnttab-v1 gnttab-v2') in result['msg'], result['msg']
+    assert not [c for c in seen if 'migrate' in ' '.join(c)], seen
+
+
 def test_shared_disks_must_exist_on_the_target(dirs):
     source = (long_of('news', 'web'), plain_of('news', 'web'))
     calls = (local_state(*source) + remote_state(*EMPTY) + remote_reads()
