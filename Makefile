@@ -7,6 +7,7 @@
 #   make lab-source  Xen built from source by roles/hypervisor on a lab host (~80 min under TCG)
 #   make lab-kernel  a kernel built from source by roles/kernel, booted as a domU on the lab
 #   make lab-faults  fault tests on the lab (broken Xen command line, cut-off bridge change)
+#   make lab-fleet   the fleet on two Xen lab hosts: placement, live moves, preflight, failed migration, drains
 #   make demo        boot the lab, run site.yml against it, show the running domUs
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -20,7 +21,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PYTHONPATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: test unit lint ansible-lint sanity importer lab-test lab-smoke lab-e2e lab-faults lab-source lab-kernel molecule-% demo venv collection clean
+.PHONY: test unit lint ansible-lint sanity importer lab-test lab-smoke lab-e2e lab-faults lab-fleet lab-source lab-kernel molecule-% demo venv collection clean
 
 test: lint unit lab-test
 
@@ -81,6 +82,12 @@ lab-smoke: venv collection
 
 lab-faults: venv collection
 	$(BIN)/python -m pytest -v -p no:cacheprovider tests/lab/test_grub_first_boot_fault.py tests/lab/test_network_rollback.py
+
+# two Xen hosts (their own run dir, .tmp/lab-fleet; Xen installed on both the first time, then the
+# snapshot fleet-ready): placement, live moves, preflight, a failed migration, drains. Its figures are printed.
+lab-fleet: venv collection
+	$(BIN)/python -m pytest -v -s -p no:cacheprovider tests/lab/test_lab_fleet.py; \
+	  rc=$$?; XENOPS_LAB_RUN_DIR=$(CURDIR)/.tmp/lab-fleet hypervisor/lab down; exit $$rc
 
 # Xen built from source by roles/hypervisor on a lab host (slow under TCG: not in make test)
 lab-source: venv collection

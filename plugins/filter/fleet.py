@@ -187,11 +187,11 @@ def fleet_placement(domains, hosts, drain=None, reserve_mib=0):
         raise AnsibleFilterError(str(exc))
 
 
-def fleet_plan(hosts, fleet_domains=None, drain=None, reserve_mib=0, default_memory=256):
+def fleet_plan(hosts, fleet_domains=None, drain=None, reserve_mib=0, default_memory=256, allow_cold=False):
     """Where every domain runs and the moves to get there (see fleet_plan.yml and module_utils/_fleet.py)."""
     try:
         return plan_fleet(hosts or {}, fleet_domains or [], drain=drain or [], reserve_mib=reserve_mib,
-                          default_memory=default_memory)
+                          default_memory=default_memory, allow_cold=bool(allow_cold))
     except FleetError as exc:
         raise AnsibleFilterError(str(exc))
 

@@ -56,7 +56,7 @@ def _running(hosts):
     return where
 
 
-def plan(hosts, fleet_domains=(), drain=(), reserve_mib=0, default_memory=256):
+def plan(hosts, fleet_domains=(), drain=(), reserve_mib=0, default_memory=256, allow_cold=False):
     """``{'placement': {host: [entries]}, 'moves': [...], 'hosts': {...}}`` or :class:`FleetError`.
 
     ``hosts``: host -> ``{'domains': [entries of its xen_domains], 'info': the xen_info result}``.
@@ -127,7 +127,7 @@ def plan(hosts, fleet_domains=(), drain=(), reserve_mib=0, default_memory=256):
             domain = domain_for_move(facts, shared=bool(entries[name].get('shared_disks')))
             try:
                 move = plan_move(domain, dict(view[source], free_mib=free[source]),
-                                 dict(view[target], free_mib=free[target] - int(reserve_mib)))
+                                 dict(view[target], free_mib=free[target] - int(reserve_mib)), allow_cold=allow_cold)
             except MoveError as exc:
                 problems.append(str(exc))
                 left.append((name, source, target))

@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import shlex
 
-from ansible_collections.xenops.xen.plugins.module_utils._moves import MIGRATION_SUFFIXES, MoveError, plan_move
+from ansible_collections.xenops.xen.plugins.module_utils import _cold
+from ansible_collections.xenops.xen.plugins.module_utils._moves import COLD, MIGRATION_SUFFIXES, MoveError, plan_move
 from ansible_collections.xenops.xen.plugins.module_utils._plan import Action
 
 INCOMING, MIGRATEDAWAY = MIGRATION_SUFFIXES
@@ -116,13 +117,15 @@ def _handover(name, files, target_label):
     return actions
 
 
-def plan(name, source, target, files, shared_disks=False, missing_paths=()):
+def plan(name, source, target, files, shared_disks=False, missing_paths=(), cold=None):
     """The actions that make ``name`` run on the target, or :class:`MigrateError`.
 
     ``source``/``target``: ``{'label', 'state' (Toolstack.state()), 'info' (xl info facts), 'bridges'}``
     (the source needs only ``label`` and ``state``).  ``files``: ``config_path``, ``auto_path``,
     ``source_config``/``target_config`` (text or None), ``source_autostart``/``target_autostart`` (bool).
     ``missing_paths``: disk paths the target does not have (checked only with ``shared_disks``).
+    ``cold``: None when cold moves are not allowed, else ``{'disks', 'target_disks', 'remove_source_disks'}``
+    (see :func:`_cold.plan`) for a domain with local disks.
     """
     here, there = source['state']['domains'], target['state']['domains']
     src_label, dst_label = source['label'], target['label']
@@ -144,9 +147,20 @@ def plan(name, source, target, files, shared_disks=False, missing_paths=()):
     domain = domain_for_move(facts, shared=shared_disks)
     try:
         move = plan_move(domain, _host(src_label, source['state'], source.get('info')),
-                         _host(dst_label, target['state'], target.get('info'), target.get('bridges') or ()))
+                         _host(dst_label, target['state'], target.get('info'), target.get('bridges') or ()),
+                         allow_cold=cold is not None)
     except MoveError as exc:
         raise MigrateError('%s; nothing was changed' % exc)
+    if move.method == COLD:
+        try:
+            steps = _cold.plan(name, cold['disks'], cold['target_disks'], files['source_config'], files['config_path'],
+                               src_label, dst_label, remove_source_disks=cold.get('remove_source_disks', False))
+        except _cold.ColdMoveError as exc:
+            raise MigrateError(str(exc))
+        handover = _handover(name, dict(files, target_config=None), dst_label)
+        start = [a.kind for a in steps].index(_cold.START_TARGET)
+        put = [a for a in handover if a.kind == PUT_CONFIG]
+        return steps[:start] + put + [steps[start]] + [a for a in handover if a.kind != PUT_CONFIG] + steps[start + 1:]
     if missing_paths:
         raise MigrateError('cannot move %s from %s to %s: %s lacks the disks %s at the same paths; nothing was changed'
                            % (name, src_label, dst_label, dst_label, ', '.join(missing_paths)))

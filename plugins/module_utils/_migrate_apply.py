@@ -17,7 +17,9 @@ from __future__ import annotations
 import os
 import time
 
+from ansible_collections.xenops.xen.plugins.module_utils import _cold as c
 from ansible_collections.xenops.xen.plugins.module_utils import _migrate as m
+from ansible_collections.xenops.xen.plugins.module_utils._moves import local_disks
 from ansible_collections.xenops.xen.plugins.module_utils._plan import ActionFailed, apply
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError
 from ansible_collections.xenops.xen.plugins.module_utils._xl import Toolstack
@@ -53,6 +55,9 @@ class Migration(object):
         self.auto_path = os.path.join(params['autostart_dir'], params['name'] + '.cfg')
         self.seconds = None
         self.output = None
+        self.stopped_at = None
+        self.downtime = None
+        self.copy_seconds = 0.0
 
     # -- reading ---------------------------------------------------------
     def _remote_text(self, path):
@@ -94,6 +99,34 @@ class Migration(object):
                     if disk.get('target') and not disk.get('cdrom') and not self._remote_test('-e', disk['target']):
                         missing.append(disk['target'])
         return source, target, self._files(), missing
+
+    def _disk_here(self, path):
+        """A local disk as :func:`_cold.plan` wants it: an LV (vg, lv, size), an image file (size) or other."""
+        lvs = self.local.run(['lvs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '-o',
+                              'vg_name,lv_name,lv_size', path], check=False)
+        if lvs.rc == 0:
+            vg, lv, size = c.parse_lvs_disk(lvs.stdout)
+            return {'path': path, 'kind': c.LV, 'vg': vg, 'lv': lv, 'size': size}
+        kind, size = c.parse_stat(self.local.run(['stat', '-L', '-c', '%s %F', '--', path]).stdout)
+        return {'path': path, 'kind': kind, 'size': size}
+
+    def read_cold(self, source, target):
+        """What a cold move needs (None when cold moves are not allowed or the domain has no local disk)."""
+        name = self.p['name']
+        facts = source['state']['domains'].get(name)
+        if not self.p['cold'] or facts is None or name in target['state']['domains']:
+            return None
+        paths = local_disks(m.domain_for_move(facts, shared=self.p['shared_disks']))
+        disks = [self._disk_here(p) for p in paths]
+        target_disks = {}
+        for disk in disks:
+            entry = {'exists': self._remote_test('-e', disk['path']), 'vg_free': None}
+            if disk['kind'] == c.LV:
+                vgs = self.remote.run(['vgs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '-o',
+                                       'vg_name,vg_free', disk['vg']], check=False)
+                entry['vg_free'] = c.parse_vg_free(vgs.stdout) if vgs.rc == 0 else None
+            target_disks[disk['path']] = entry
+        return {'disks': disks, 'target_disks': target_disks, 'remove_source_disks': self.p['remove_source_disks']}
 
     # -- changing --------------------------------------------------------
     def _migrate(self, action):
@@ -141,16 +174,101 @@ class Migration(object):
     def _unlink(action):
         os.unlink(action.path)
 
+    # -- cold moves ------------------------------------------------------
+    def _prepare_disk(self, action):
+        disk = action.disk
+        if disk['kind'] == c.LV:
+            self.remote.run(['lvcreate', '--yes', '--wipesignatures', 'n', '-n', disk['lv'], '-L', '%db' % disk['size'],
+                             disk['vg']])
+        else:
+            self.remote.run(['sh', '-c', 'mkdir -p "$(dirname "$1")" && truncate -s "$2" "$1%s"' % c.PART_SUFFIX,
+                             'sh', disk['path'], str(disk['size'])])
+
+    def _stop_source(self, action):
+        started = time.time()
+        self.local.run(['timeout', str(self.p['shutdown_timeout']), 'xl', 'shutdown', '-w', action.name])
+        self.stopped_at = started
+
+    def _copy_disk(self, action):
+        disk = action.disk
+        lv = disk['kind'] == c.LV
+        dest = disk['path'] if lv else disk['path'] + c.PART_SUFFIX
+        # image files stay sparse; an LV is written whole (a new LV is not zeroed)
+        writer = m.remote_command(['dd', 'of=' + dest, 'bs=4M', 'status=none'] + ([] if lv else ['conv=sparse,notrunc']))
+        started = time.time()
+        self.local.run(['sh', '-c', 'src=$1; shift; dd if="$src" bs=4M status=none | "$@"', 'sh', disk['path']]
+                       + self.remote.ssh + [writer])
+        self.copy_seconds += time.time() - started
+        here = self.local.run(['sh', '-c', 'head -c "$1" -- "$2" | sha256sum', 'sh', str(disk['size']), disk['path']])
+        there = self.remote.run(['sh', '-c', 'head -c "$1" -- "$2" | sha256sum', 'sh', str(disk['size']), dest])
+        if here.stdout.split()[:1] != there.stdout.split()[:1]:
+            raise CommandError(there.cmd, 1, there.stdout, 'the copy of %s on %s differs from it (sha256 %s here, %s '
+                               'there)' % (disk['path'], self.label, here.stdout.split()[:1], there.stdout.split()[:1]))
+        if not lv:
+            self.remote.run(['mv', '-f', '--', dest, disk['path']])
+
+    def _start_target(self, action):
+        self.remote.run(['xl', 'create', action.path], cwd='/dev')
+        if self.stopped_at is not None:
+            self.downtime = round(time.time() - self.stopped_at, 1)
+
+    def _remove_source_disk(self, action):
+        disk = action.disk
+        if disk['kind'] == c.LV:
+            self.local.run(['lvremove', '--yes', '%s/%s' % (disk['vg'], disk['lv'])])
+        else:
+            os.unlink(disk['path'])
+
+    def _drop_target_disk(self, action):
+        disk = action.disk
+        if disk['kind'] == c.LV:
+            self.remote.run(['lvremove', '--yes', '%s/%s' % (disk['vg'], disk['lv'])])
+        else:
+            # the image was new there (the move refuses a path the target has): both names go
+            self.remote.run(['rm', '-f', '--', disk['path'] + c.PART_SUFFIX, disk['path']])
+
+    def cold_recovery(self, exc):
+        """After a failed cold move: undo it where the domain did not start on the target; re-raise with what happened."""
+        name = self.p['name']
+        source, target = self.src_xl.state(), self.dst_xl.state()
+        steps = c.recovery(name, exc.done, exc.action, name in target['domains'], name in source['domains'],
+                           self.config_path, self.label)
+        handlers = {c.DESTROY_TARGET_COPY: lambda a: self.dst_xl.destroy(a.name),
+                    c.REMOVE_TARGET_CONFIG: lambda a: self.remote.run(['rm', '-f', '--', a.path]),
+                    c.DROP_TARGET_DISK: self._drop_target_disk,
+                    c.START_SOURCE: lambda a: self.local.run(['xl', 'create', a.path], cwd='/dev')}
+        done, problem = [], None
+        try:
+            done = apply(steps, handlers, errors=(CommandError,))
+        except ActionFailed as failed:
+            problem = '%s: %s' % (failed.action.description, failed)
+            done = failed.done
+        started = c.START_TARGET in [a.kind for a in exc.done]
+        where = self.label if started else (self.here if problem is None else None)
+        detail = getattr(exc.error, 'stderr', '') or str(exc.error)
+        raise m.MigrateError(
+            'cold move of %s to %s failed at "%s": %s; %s%s%s' % (
+                name, self.label, exc.action.description, detail.strip()[-OUTPUT_TAIL:],
+                ('%s runs on %s' % (name, where)) if where else ('%s may run on neither host: check both' % name),
+                ('; undone: ' + ', '.join(a.description for a in done)) if done else '',
+                ('; undoing failed: ' + problem) if problem else ''),
+            runs_on=where, recovery=[a.description for a in done],
+            actions=[a.description for a in exc.done], changed=True)
+
     def handlers(self):
         return {m.MIGRATE: self._migrate, m.PUT_CONFIG: self._put_config, m.LINK_AUTOSTART: self._link_autostart,
-                m.UNLINK_AUTOSTART: self._unlink, m.REMOVE_CONFIG: self._unlink}
+                m.UNLINK_AUTOSTART: self._unlink, m.REMOVE_CONFIG: self._unlink,
+                c.PREPARE_DISK: self._prepare_disk, c.STOP_SOURCE: self._stop_source, c.COPY_DISK: self._copy_disk,
+                c.START_TARGET: self._start_target, c.REMOVE_SOURCE_DISK: self._remove_source_disk}
 
 
 def converge(local, params, check_mode=False, diff=False):
     """The module's result: ``name`` runs on the target, with its config file and autostart link there."""
     mig = Migration(local, params)
     source, target, files, missing = mig.read()
-    actions = m.plan(params['name'], source, target, files, shared_disks=params['shared_disks'], missing_paths=missing)
+    cold = mig.read_cold(source, target)
+    actions = m.plan(params['name'], source, target, files, shared_disks=params['shared_disks'], missing_paths=missing,
+                     cold=cold)
     result = {'changed': bool(actions), 'name': params['name'], 'target': mig.label,
               'actions': [a.description for a in actions]}
     if diff:
@@ -160,7 +278,16 @@ def converge(local, params, check_mode=False, diff=False):
     if check_mode or not actions:
         return result
     # a failed migration raises MigrateError itself (with what its recovery did); it is the first action
-    apply(actions, mig.handlers(), errors=(CommandError, OSError))
+    try:
+        apply(actions, mig.handlers(), errors=(CommandError, OSError))
+    except ActionFailed as exc:
+        if c.STOP_SOURCE in [a.kind for a in actions]:
+            mig.cold_recovery(exc)
+        raise
     if mig.seconds is not None:
         result.update(migrate_seconds=mig.seconds, xl_output=mig.output)
+    if mig.stopped_at is not None:
+        result.update(method='cold', downtime_seconds=mig.downtime, copy_seconds=round(mig.copy_seconds, 1))
+    elif mig.seconds is not None:
+        result.update(method='live')
     return result

@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 ---
 module: xen_migrate
-short_description: Move a running Xen domain live to another Xen host with xl migrate
+short_description: Move a running Xen domain to another Xen host, live with xl migrate or cold with its disks
 version_added: 0.2.0
 description:
   - Runs on the host that runs the domain O(name) and makes it run on O(target) instead, with C(xl migrate) over
@@ -18,7 +18,16 @@ description:
     the same Xen major version with the same or the next minor version, have as much free memory as the domain
     uses, have every bridge its network interfaces use, and run no domain of that name. A domain with disks moves
     only when they are DRBD volumes (C(script=block-drbd)) or when O(shared_disks=true) says the target opens them
-    at the same paths (the module checks that the paths exist there).
+    at the same paths (the module checks that the paths exist there). A PV domain does not move live from a Xen
+    without shadow paging (C(virt_caps) without C(shadow), as in Debian's Xen 4.17 build).
+  - With O(cold=true) a domain with local disks (LVM volumes, image files) moves cold instead. The target gets a
+    volume of the same size in a volume group of the same name (or an image file at the same path, sparse); the
+    domain is shut down, each disk is copied over the same SSH connection and its checksum compared, and the
+    domain is started on the target from the same config file. Refused before anything changes when the target
+    already has one of the paths (nothing is overwritten), lacks the volume group or its free space, or a disk is
+    a partition or another device. The disks here are kept unless O(remove_source_disks=true).
+  - When a cold move fails before the domain runs on the target, the copy on the target, the config file and the
+    volumes made there are removed and the domain is started here again; the task fails and says so.
   - After the migration the domain's config file and autostart link are written on the target and then removed
     here, so that only the target starts the domain at boot. A domain that already runs on the target only gets
     what is missing of that, so a move cut off after the migration is finished by the next run.
@@ -85,6 +94,20 @@ options:
     description: Pass C(--debug) to C(xl migrate) (it then also checks the memory it sent).
     type: bool
     default: false
+  cold:
+    description:
+      - Allow a cold move (shut down, copy the disks, start on the target) when the domain's disks are local.
+        A domain that can move live still moves live.
+    type: bool
+    default: false
+  shutdown_timeout:
+    description: Seconds a cold move waits for the domain to shut down; the move fails (and the domain keeps running here) after that.
+    type: int
+    default: 300
+  remove_source_disks:
+    description: After a cold move, remove the domain's LVM volumes and image files here (only once it runs on the target).
+    type: bool
+    default: false
 seealso:
   - module: xenops.xen.xen_domain
 '''
@@ -96,6 +119,14 @@ EXAMPLES = r'''
     target: 10.99.0.12
     target_name: lab2
     ssh_command: [ssh, -i, /root/.ssh/xenops_migrate_ed25519, -o, BatchMode=yes]
+  delegate_to: lab1
+
+- name: Move mail with its LVM volumes to lab2 (shut down, copied, started there)
+  xenops.xen.xen_migrate:
+    name: mail
+    target: 10.99.0.12
+    target_name: lab2
+    cold: true
   delegate_to: lab1
 '''
 
@@ -121,17 +152,32 @@ migrate_seconds:
   returned: when the domain was migrated
   type: float
   sample: 9.4
+method:
+  description: How the domain moved, V(live) or V(cold).
+  returned: when the domain was moved
+  type: str
+  sample: cold
+downtime_seconds:
+  description: From the start of the shutdown here to the start on the target (a cold move).
+  returned: when the domain was moved cold
+  type: float
+  sample: 41.2
+copy_seconds:
+  description: How long copying the disks took (a cold move).
+  returned: when the domain was moved cold
+  type: float
+  sample: 30.5
 xl_output:
   description: The end of what C(xl migrate) printed.
   returned: when the domain was migrated
   type: str
 runs_on:
-  description: Where the domain runs after a failed migration and its recovery (V(null) when it runs nowhere).
-  returned: failure of C(xl migrate)
+  description: Where the domain runs after a failed migration or cold move and its recovery (V(null) when it runs nowhere).
+  returned: failure of C(xl migrate) or of a cold move
   type: str
 recovery:
-  description: What the recovery after a failed migration did.
-  returned: failure of C(xl migrate)
+  description: What the recovery after a failed migration or cold move did.
+  returned: failure of C(xl migrate) or of a cold move
   type: list
   elements: str
 '''
@@ -157,11 +203,16 @@ def main():
             config_dir=dict(type='path', default='/etc/xen'),
             autostart_dir=dict(type='path', default='/etc/xen/auto'),
             debug=dict(type='bool', default=False),
+            cold=dict(type='bool', default=False),
+            shutdown_timeout=dict(type='int', default=300),
+            remove_source_disks=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
     )
     if not module.params['ssh_command']:
         module.fail_json(msg='ssh_command must name the SSH client')
+    if module.params['shutdown_timeout'] < 1:
+        module.fail_json(msg='shutdown_timeout must be at least 1 second')
     finish(module, lambda: converge(CommandRunner(module), module.params, check_mode=module.check_mode, diff=module._diff),
            (MigrateError, CommandError, ActionFailed))
 

@@ -24,6 +24,8 @@ BIN = os.path.dirname(sys.executable)
 # Boot files of the busybox test domains on a lab dom0 (hypervisor/scripts/make-busybox-initramfs.sh).
 BUSYBOX_KERNEL = "/var/lib/xenops-lab/vmlinuz"
 BUSYBOX_RAMDISK = "/var/lib/xenops-lab/busybox-initramfs.cpio.gz"
+# the ELF kernel inside BUSYBOX_KERNEL, for PVH domains (they cannot boot a bzImage)
+BUSYBOX_VMLINUX = "/var/lib/xenops-lab/vmlinux"
 
 
 def skip_unless_enabled():

@@ -165,3 +165,11 @@ def test_pv_domain_moves_live_where_xen_has_shadow_paging():
     lab1['host']['virt_caps'] = lab1['host']['virt_caps'] + ['shadow']
     result = plan(fleet([WEB], [NEWS], lab1=lab1))
     assert [m['summary'] for m in result['moves']] == ['news: lab1 -> lab2 (live)']
+
+
+def test_domain_with_local_disks_moves_cold_only_when_allowed():
+    lab1 = info('news', 'web', diskless=('news',))
+    with pytest.raises(FleetError, match='its disks /dev/vg_xen/web-root are local to lab1'):
+        plan(fleet([NEWS], [WEB], lab1=lab1))
+    result = plan(fleet([NEWS], [WEB], lab1=lab1), allow_cold=True)
+    assert [m['summary'] for m in result['moves']] == ['web: lab1 -> lab2 (cold)']

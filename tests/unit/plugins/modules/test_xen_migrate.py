@@ -257,3 +257,114 @@ def test_ssh_failure_is_reported_with_the_command(dirs):
     result, failed, seen = run_module(xen_migrate.main, args(dirs), calls=calls)
     assert failed is True
     assert 'No route' in result['msg'] and result['cmd'][:2] == ['ssh', '-o']
+
+
+# -- cold moves: web (PVH) with its LVM volume /dev/vg_xen/web-root (512 MiB in the capture)
+
+WEB_ROOT = '/dev/vg_xen/web-root'
+WEB_SIZE = 536870912
+WITH_DISK = (long_of('news', 'web'), plain_of('news', 'web'))
+LVS_WEB = ('{"report": [{"lv": [{"vg_name":"vg_xen", "lv_name":"web-root", "lv_size":"%d"}]}]}\n' % WEB_SIZE)
+VGS_LAB2 = '{"report": [{"vg": [{"vg_name":"vg_xen", "vg_free":"%d"}]}]}\n'
+SHA = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
+LVS_ARGV = ['lvs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '-o', 'vg_name,lv_name,lv_size']
+VGS_CMD = 'vgs --reportformat json --units b --nosuffix -o vg_name,vg_free vg_xen'
+
+
+def cold_reads(dirs, vg_free=6706692096, exists=False, vg_rc=0):
+    return ([Call(LVS_ARGV + [WEB_ROOT], out=LVS_WEB), remote('test -e %s' % WEB_ROOT, rc=0 if exists else 1)]
+            + [remote(VGS_CMD, rc=vg_rc, out=VGS_LAB2 % vg_free if vg_rc == 0 else '',
+                      err='' if vg_rc == 0 else '  Volume group "vg_xen" not found')])
+
+
+def reads(dirs, **kw):
+    return local_state(*WITH_DISK) + remote_state(*EMPTY) + remote_reads() + file_reads(dirs) + cold_reads(dirs, **kw)
+
+
+def copy_calls(there_sha=SHA):
+    writer = 'dd of=%s bs=4M status=none' % WEB_ROOT
+    return [Call(['sh', '-c', 'src=$1; shift; dd if="$src" bs=4M status=none | "$@"', 'sh', WEB_ROOT] + SSH + [writer]),
+            Call(['sh', '-c', 'head -c "$1" -- "$2" | sha256sum', 'sh', str(WEB_SIZE), WEB_ROOT], out=SHA + '  -\n'),
+            remote("sh -c 'head -c \"$1\" -- \"$2\" | sha256sum' sh %d %s" % (WEB_SIZE, WEB_ROOT), out=there_sha + '  -\n')]
+
+
+COLD_PREPARE = remote('lvcreate --yes --wipesignatures n -n web-root -L %db vg_xen' % WEB_SIZE)
+COLD_STOP = Call(['timeout', '300', 'xl', 'shutdown', '-w', 'web'])
+
+
+def test_cold_move_of_a_domain_on_lvm(dirs):
+    calls = (reads(dirs) + [COLD_PREPARE, COLD_STOP] + copy_calls() + handover(dirs)[:1]
+             + [remote('cd /dev && xl create %s' % (dirs / 'web.cfg'))] + handover(dirs)[1:])
+    result, failed, seen = run_module(xen_migrate.main, args(dirs, cold=True), calls=calls)
+    assert failed is False, result
+    assert result['actions'] == [
+        'create the LVM volume vg_xen/web-root (512 MiB) on lab2', 'shut web down here',
+        'copy /dev/vg_xen/web-root (512 MiB) to lab2 and compare checksums', 'write %s on lab2' % (dirs / 'web.cfg'),
+        'start web on lab2', 'link %s to %s on lab2' % (dirs / 'auto' / 'web.cfg', dirs / 'web.cfg'),
+        'remove the autostart link %s here' % (dirs / 'auto' / 'web.cfg'), 'remove %s here' % (dirs / 'web.cfg')]
+    assert result['method'] == 'cold' and result['downtime_seconds'] >= 0 and result['copy_seconds'] >= 0
+    assert not os.path.lexists(str(dirs / 'auto' / 'web.cfg')) and not os.path.exists(str(dirs / 'web.cfg'))
+    # the volume here is kept
+    assert not [argv for argv in seen if argv[0] == 'lvremove']
+
+
+def test_cold_move_in_check_mode_reads_and_changes_nothing(dirs):
+    result, failed, seen = run_module(xen_migrate.main, args(dirs, cold=True), calls=reads(dirs), check_mode=True)
+    assert (failed, result['changed']) == (False, True)
+    assert result['actions'][:2] == ['create the LVM volume vg_xen/web-root (512 MiB) on lab2', 'shut web down here']
+    assert os.path.exists(str(dirs / 'web.cfg'))
+
+
+def test_cold_move_removes_the_volume_here_when_asked(dirs):
+    calls = (reads(dirs) + [COLD_PREPARE, COLD_STOP] + copy_calls() + handover(dirs)[:1]
+             + [remote('cd /dev && xl create %s' % (dirs / 'web.cfg'))] + handover(dirs)[1:]
+             + [Call(['lvremove', '--yes', 'vg_xen/web-root'])])
+    result, failed, seen = run_module(xen_migrate.main, args(dirs, cold=True, remove_source_disks=True), calls=calls)
+    assert failed is False, result
+    assert result['actions'][-1] == 'remove vg_xen/web-root here'
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+@pytest.mark.parametrize('kw, reason', [
+    (dict(exists=True), 'lab2 already has /dev/vg_xen/web-root (it is not overwritten)'),
+    (dict(vg_rc=5), 'lab2 has no volume group vg_xen for /dev/vg_xen/web-root'),
+    (dict(vg_free=100 << 20), 'volume group vg_xen on lab2 has 100 MiB free, the disks need 512 MiB'),
+])
+def test_cold_move_refused_before_anything_changes(dirs, check_mode, kw, reason):
+    result, failed, seen = run_module(xen_migrate.main, args(dirs, cold=True), calls=reads(dirs, **kw),
+                                      check_mode=check_mode)
+    assert failed is True
+    assert result['msg'] == 'cannot move web cold from lab1 to lab2: %s; nothing was changed' % reason
+    assert os.path.exists(str(dirs / 'web.cfg'))
+
+
+def test_cold_move_with_a_bad_copy_is_undone_and_the_domain_started_here_again(dirs):
+    stopped = (long_of('news'), plain_of('news'))
+    calls = (reads(dirs) + [COLD_PREPARE, COLD_STOP] + copy_calls(there_sha='0' * 64)
+             + local_state(*stopped) + remote_state(*EMPTY)
+             + [remote('lvremove --yes vg_xen/web-root'), Call(['xl', 'create', str(dirs / 'web.cfg')])])
+    result, failed, seen = run_module(xen_migrate.main, args(dirs, cold=True), calls=calls)
+    assert failed is True
+    msg = result['msg']
+    assert msg.startswith('cold move of web to lab2 failed at "copy /dev/vg_xen/web-root (512 MiB) to lab2 and compare '
+                          'checksums": the copy of /dev/vg_xen/web-root on lab2 differs from it'), msg
+    assert msg.endswith('web runs on lab1; undone: remove vg_xen/web-root on lab2 again, start web here again'), msg
+    assert result['runs_on'] == 'lab1' and result['changed'] is True
+    # the config file and the autostart link stay here
+    assert os.path.exists(str(dirs / 'web.cfg')) and os.path.islink(str(dirs / 'auto' / 'web.cfg'))
+
+
+def test_cold_move_that_does_not_shut_down_in_time_leaves_the_domain_running(dirs):
+    calls = (reads(dirs) + [COLD_PREPARE, Call(COLD_STOP.argv, rc=124)]
+             + local_state(*WITH_DISK) + remote_state(*EMPTY) + [remote('lvremove --yes vg_xen/web-root')])
+    result, failed, seen = run_module(xen_migrate.main, args(dirs, cold=True), calls=calls)
+    assert failed is True
+    assert 'failed at "shut web down here"' in result['msg'] and result['runs_on'] == 'lab1', result['msg']
+    assert result['recovery'] == ['remove vg_xen/web-root on lab2 again']
+
+
+def test_local_disks_without_cold_are_still_refused(dirs):
+    calls = local_state(*WITH_DISK) + remote_state(*EMPTY) + remote_reads() + file_reads(dirs)
+    result, failed, seen = run_module(xen_migrate.main, args(dirs), calls=calls)
+    assert failed is True
+    assert 'cold moves are not allowed' in result['msg']

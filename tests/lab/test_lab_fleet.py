@@ -1,0 +1,332 @@
+"""The fleet on two real Xen hosts of the lab: placement, a live move by inventory change, preflight, recovery, drain.
+
+lab1 and lab2 run in their own run dir (.tmp/lab-fleet) from the lab's base image; Xen is installed on
+both at once the first time (hypervisor/scripts/install-xen.sh) and kept as the snapshot
+``fleet-ready``, so later runs restore it. The network role bridges each host's eth1 (the shared lab
+network) into xenbr0, so a domain keeps its address wherever it runs and lab1 reaches it on either host.
+The domains are busybox PVH domains (Debian's Xen cannot migrate PV ones: no shadow paging) with an
+address on the kernel command line and a tiny HTTP responder that prints their boot id and uptime
+(hypervisor/scripts/make-busybox-initramfs.sh).
+
+The tests run in order and build on each other (one fleet, several steps):
+place three domains, move one live by editing the inventory (check mode first; downtime measured with a
+ping every 0.05 s from lab1), re-run with no change, refuse a move to a host without the bridge and a
+PV domain, recover from a migration that fails on the target, drain lab1, then drain lab2 (three domains).
+Run with ``make lab-fleet``.
+"""
+
+import os
+import re
+import threading
+import time
+
+import pytest
+import yaml
+
+import labkit
+
+REPO = labkit.REPO
+RUN_DIR = os.path.join(REPO, ".tmp", "lab-fleet")
+LAB1 = labkit.Lab(RUN_DIR, "lab1")
+LAB2 = labkit.Lab(RUN_DIR, "lab2")
+HOSTS = {"lab1": LAB1, "lab2": LAB2}
+SHARED = {"lab1": "10.99.0.11", "lab2": "10.99.0.12"}
+ADDRESS = {"f1": "10.99.0.51", "f2": "10.99.0.52", "f3": "10.99.0.53", "c1": "10.99.0.54"}
+# c1 has a disk of its own on LVM: it moves cold
+C1_DATA = "/dev/vg_xen/c1-data"
+MIGRATE_KEY = "/root/.ssh/xenops_migrate_ed25519"
+must = labkit.must
+
+labkit.skip_unless_enabled()
+
+
+def domain(name):
+    entry = {"name": name, "type": "pvh", "memory": 96, "vcpus": 1,
+             "extra": "console=hvc0 quiet xenops_ip=%s/24" % ADDRESS[name],
+             "vifs": [{"bridge": "xenbr0"}]}
+    if name == "c1":
+        entry["disks"] = [{"function": "data", "size": "1G", "fstype": "none", "vdev": "xvda"}]
+    return entry
+
+
+class Fleet(object):
+    """The inventory of the two hosts (the lab's connection inventory plus our own vars) and playbook runs."""
+
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.connection = LAB1.inventory(os.path.join(tmp, "lab.yml"))
+        self.vars_dir = os.path.join(tmp, "fleet")
+        os.makedirs(os.path.join(self.vars_dir, "group_vars"))
+        os.makedirs(os.path.join(self.vars_dir, "host_vars"))
+        with open(os.path.join(self.vars_dir, "hosts.yml"), "w") as fh:
+            yaml.safe_dump({"all": {"children": {"xen_hosts": {"hosts": {"lab1": None, "lab2": None}}}}}, fh)
+        self.write_group_vars({})
+        self.domains = {"lab1": [], "lab2": []}
+
+    def write_group_vars(self, extra):
+        group = {
+            "network_backend": "systemd-networkd",
+            "domains_kernel": labkit.BUSYBOX_VMLINUX,
+            "domains_ramdisk": labkit.BUSYBOX_RAMDISK,
+            "domains_disks": [],
+            "domains_os": "none",
+            "domains_type": "pvh",
+            "domains_boot_settle": 5,
+            "fleet_migration_address": "{{ xenops_lab_shared_ip }}",
+            # the lab's second disk (drive d1) becomes vg_xen, for c1's volume
+            "storage_pvs": ["/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_d1"],
+        }
+        group.update(extra)
+        with open(os.path.join(self.vars_dir, "group_vars", "xen_hosts.yml"), "w") as fh:
+            yaml.safe_dump(group, fh)
+
+    def place(self, **hosts):
+        """Write host_vars: which domains each host's xen_domains lists."""
+        for host in ("lab1", "lab2"):
+            names = hosts.get(host, [])
+            self.domains[host] = names
+            data = {"network_bridges": [{"name": "xenbr0", "uplink": "eth1", "method": "static",
+                                         "addresses": ["%s/24" % SHARED[host]]}],
+                    "xen_domains": [domain(n) for n in names]}
+            with open(os.path.join(self.vars_dir, "host_vars", host + ".yml"), "w") as fh:
+                yaml.safe_dump(data, fh)
+
+    def playbook(self, name, *extra):
+        t0 = time.time()
+        rc, out = LAB1.playbook(self.connection, os.path.join(REPO, "playbooks", name), "-i", self.vars_dir, *extra)
+        return rc, out, time.time() - t0
+
+    def recaps(self, out):
+        return {h: HOSTS[h].recap(out) for h in HOSTS}
+
+
+def running(host):
+    """Guest domains of a host: name -> (domid, state flags)."""
+    out = must(HOSTS[host].ssh("xl list"), "xl list on " + host)
+    rows = [line.split() for line in out.strip().splitlines()[1:]]
+    return {r[0]: (int(r[1]), r[4]) for r in rows if r[0] != "Domain-0"}
+
+
+def http(host, name):
+    """(uptime seconds, boot id) that domain ``name`` answers with, asked from ``host``'s dom0."""
+    out = must(HOSTS[host].ssh("busybox wget -q -T 10 -O- http://%s/cgi-bin/state" % ADDRESS[name]),
+               "HTTP to %s from %s" % (name, host))
+    boot_id, uptime = out.strip().splitlines()[-2:]
+    return float(uptime), boot_id.strip()
+
+
+def files(host, name):
+    rc_cfg = HOSTS[host].ssh("test -f /etc/xen/%s.cfg" % name)[0]
+    rc_auto = HOSTS[host].ssh("test -L /etc/xen/auto/%s.cfg" % name)[0]
+    return rc_cfg == 0, rc_auto == 0
+
+
+def wait_answers(host, name, timeout=120):
+    end = time.time() + timeout
+    while time.time() < end:
+        if HOSTS[host].ssh("ping -c 1 -W 2 %s" % ADDRESS[name])[0] == 0:
+            return True
+        time.sleep(2)
+    return False
+
+
+def _install_xen(lab, timings):
+    t0 = time.time()
+    lab.push("install-xen.sh", "/usr/local/sbin/xenops-install-xen")
+    lab.must("EXTRA_PACKAGES=busybox-static /usr/local/sbin/xenops-install-xen", timeout=3600)
+    must(lab.lab("reboot", lab.host, timeout=1800), "reboot %s into Xen" % lab.host)
+    lab.busybox_boot_files()
+    timings[lab.host] = time.time() - t0
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    t0 = time.time()
+    must(LAB1.lab("up", "--hosts", "2", timeout=3600), "lab up --hosts 2")
+    restored = False
+    if all("fleet-ready" in lab.snapshots() for lab in HOSTS.values()):
+        rc, out = LAB1.lab("restore", "fleet-ready", timeout=1800)
+        restored = rc == 0 and all(lab.is_dom0() for lab in HOSTS.values())
+        if not restored:
+            print("\nrestore of fleet-ready failed, installing Xen again:\n" + out[-2000:])
+    if not restored:
+        timings = {}
+        threads = [threading.Thread(target=_install_xen, args=(lab, timings)) for lab in HOSTS.values()]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for lab in HOSTS.values():
+            assert lab.is_dom0(), lab.lab("console", lab.host, "-n", "60")[1]
+        must(LAB1.lab("snapshot", "fleet-ready", timeout=1800), "snapshot fleet-ready")
+        print("\nXen installed on both hosts at once: %s" % ", ".join("%s %.0f s" % kv for kv in sorted(timings.items())))
+    print("\nfleet lab ready (%s): %.0f s" % ("restored" if restored else "installed", time.time() - t0))
+    yield Fleet(str(tmp_path_factory.mktemp("fleet")))
+    LAB1.lab("down")
+
+
+def test_place_three_domains_on_two_hosts(fleet):
+    fleet.place(lab1=["f1", "f2"], lab2=["f3"])
+    rc, out, seconds = fleet.playbook("site.yml", "--tags", "storage,network,fleet,domains")
+    print("\nsite.yml (storage, network, fleet, domains) on 2 hosts: %.0f s" % seconds)
+    assert rc == 0, out[-5000:]
+    assert sorted(running("lab1")) == ["f1", "f2"] and sorted(running("lab2")) == ["f3"]
+    for name, host in (("f1", "lab1"), ("f2", "lab1"), ("f3", "lab2")):
+        assert wait_answers("lab1", name), "%s on %s does not answer from lab1" % (name, host)
+
+
+def test_live_move_by_inventory_change_keeps_the_domain_running(fleet):
+    uptime_before, boot_id = http("lab1", "f1")
+    domid_f2 = running("lab1")["f2"][0]
+    must(LAB1.ssh("rm -f /tmp/fleet-ping.log; (nohup ping -D -n -i 0.05 %s > /tmp/fleet-ping.log 2>&1 &) ; sleep 1"
+                  % ADDRESS["f1"]), "start ping")
+    fleet.place(lab1=["f2"], lab2=["f3", "f1"])
+    # check mode shows the move and changes nothing
+    rc, out, seconds = fleet.playbook("domains.yml", "--check")
+    print("\ndomains.yml --check with one move: %.0f s" % seconds)
+    assert rc == 0, out[-5000:]
+    assert "f1: lab1 -> lab2 (live)" in out, out[-3000:]
+    assert "f1" in running("lab1") and "f1" not in running("lab2")
+    assert files("lab1", "f1") == (True, True) and files("lab2", "f1") == (False, False)
+    try:
+        rc, out, seconds = fleet.playbook("domains.yml")
+    finally:
+        time.sleep(2)
+        LAB1.ssh("pkill -INT -f 'ping -D -n -i 0.05' ; sleep 1")
+    print("\ndomains.yml with one live move: %.0f s" % seconds)
+    assert rc == 0, out[-5000:]
+    moved = re.search(r"f1 moved live in seconds: ([0-9.]+)", out)
+    assert moved, out[-3000:]
+    assert "f1" not in running("lab1") and "f1" in running("lab2")
+    assert running("lab1")["f2"][0] == domid_f2
+    assert files("lab2", "f1") == (True, True) and files("lab1", "f1") == (False, False)
+    uptime_after, boot_after = http("lab1", "f1")
+    assert boot_after == boot_id and uptime_after > uptime_before, (uptime_before, uptime_after)
+    log = must(LAB1.ssh("cat /tmp/fleet-ping.log"), "ping log")
+    stamps = [float(s) for s in re.findall(r"^\[(\d+\.\d+)\] \d+ bytes from", log, re.M)]
+    seqs = [int(s) for s in re.findall(r"icmp_seq=(\d+)", log)]
+    assert len(stamps) > 10, log[-2000:]
+    gap = max(b - a for a, b in zip(stamps, stamps[1:]))
+    lost = max(seqs) - len(set(seqs))
+    print("live move of f1: xl migrate %s s, longest gap between ping replies %.2f s, %d of %d pings lost "
+          "(one every 0.05 s)" % (moved.group(1), gap, lost, max(seqs)))
+    # the domain is paused only for the last round of memory copy (seconds under TCG, not the whole move)
+    assert gap < float(moved.group(1)), (gap, moved.group(1))
+
+
+def test_rerun_after_the_move_changes_nothing(fleet):
+    rc, out, seconds = fleet.playbook("domains.yml")
+    print("\nno-op domains.yml on 2 hosts, 3 domains: %.0f s" % seconds)
+    assert rc == 0, out[-5000:]
+    assert {h: r["changed"] for h, r in fleet.recaps(out).items()} == {"lab1": 0, "lab2": 0}, out[-3000:]
+
+
+def test_move_to_a_host_without_the_bridge_fails_before_anything_changes(fleet):
+    # f4 runs on lab1 on a bridge only lab1 has; the inventory places it on lab2
+    cfg = labkit.busybox_cfg("f4", "vif = ['bridge=xenbr7']")
+    must(LAB1.ssh("ip link add xenbr7 type bridge && ip link set xenbr7 up && cat > /root/f4.cfg && xl create /root/f4.cfg",
+                  input=cfg.encode()), "f4 on lab1")
+    try:
+        before = {h: running(h) for h in HOSTS}
+        lab2 = fleet.domains["lab2"]
+        data_f4 = dict(domain("f3"), name="f4", extra="console=hvc0 quiet")
+        with open(os.path.join(fleet.vars_dir, "host_vars", "lab2.yml")) as fh:
+            host_vars = yaml.safe_load(fh)
+        host_vars["xen_domains"].append(data_f4)
+        with open(os.path.join(fleet.vars_dir, "host_vars", "lab2.yml"), "w") as fh:
+            yaml.safe_dump(host_vars, fh)
+        rc, out, seconds = fleet.playbook("domains.yml")
+        assert rc != 0, out[-3000:]
+        assert "cannot move f4 from lab1 to lab2: lab2 has no bridge xenbr7" in out, out[-3000:]
+        # and it is a PV domain, which this Xen cannot migrate: said in the same preflight
+        assert "f4 is a PV domain, and the Xen of lab1 cannot migrate PV domains: it has no shadow paging" in out
+        assert "nothing was changed" in out
+        assert {h: running(h) for h in HOSTS} == before
+        assert {h: r["changed"] for h, r in fleet.recaps(out).items()} == {"lab1": 0, "lab2": 0}
+    finally:
+        LAB1.ssh("xl destroy f4; ip link del xenbr7")
+        fleet.place(lab1=fleet.domains["lab1"], lab2=lab2)
+
+
+def test_migration_that_fails_on_the_target_leaves_the_domain_running_at_home(fleet):
+    # lab1's vif hotplug script fails: xl migrate-receive cannot create f1 there
+    must(LAB1.ssh("mv /etc/xen/scripts/vif-bridge /etc/xen/scripts/vif-bridge.real && "
+                  "printf '#!/bin/sh\\nexit 1\\n' > /etc/xen/scripts/vif-bridge && chmod 755 /etc/xen/scripts/vif-bridge"),
+         "break vif-bridge on lab1")
+    domid = running("lab2")["f1"][0]
+    try:
+        inventory = fleet.connection
+        result, seconds, printed = LAB2.module(inventory, "xenops.xen.xen_migrate", {
+            "name": "f1", "target": SHARED["lab1"], "target_name": "lab1", "source_name": "lab2",
+            "ssh_command": ["ssh", "-i", MIGRATE_KEY, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+                            "-o", "UserKnownHostsFile=/root/.ssh/xenops_migrate_known_hosts"]})
+    finally:
+        must(LAB1.ssh("mv -f /etc/xen/scripts/vif-bridge.real /etc/xen/scripts/vif-bridge"), "restore vif-bridge")
+    print("\nfailed migration: %.0f s; %s" % (seconds, result.get("msg")))
+    assert result["failed"] is True, printed[-3000:]
+    assert result["msg"].startswith("xl migrate of f1 to lab1 failed"), result["msg"]
+    assert result["runs_on"] == "lab2", result
+    assert running("lab2")["f1"][0] == domid
+    assert "r" in running("lab2")["f1"][1] or "b" in running("lab2")["f1"][1]
+    assert not [n for n in running("lab1") if n.startswith("f1")]
+    assert files("lab2", "f1") == (True, True) and files("lab1", "f1") == (False, False)
+    assert wait_answers("lab1", "f1")
+
+
+def lv_sha(host):
+    return must(HOSTS[host].ssh("sha256sum %s" % C1_DATA), "sha256 of c1-data on " + host).split()[0]
+
+
+def test_cold_move_of_a_domain_with_a_1g_volume(fleet):
+    fleet.place(lab1=fleet.domains["lab1"] + ["c1"], lab2=fleet.domains["lab2"])
+    rc, out, seconds = fleet.playbook("domains.yml")
+    assert rc == 0, out[-5000:]
+    assert "c1" in running("lab1")
+    # data the move must carry: random blocks at the start, the middle and the end of the volume
+    for seek in (0, 500, 1020):
+        must(LAB1.ssh("dd if=/dev/urandom of=%s bs=1M count=4 seek=%d conv=notrunc status=none" % (C1_DATA, seek)),
+             "data into c1-data")
+    before = lv_sha("lab1")
+    _, boot_id = http("lab1", "c1")
+    fleet.write_group_vars({"fleet_cold_moves": True, "fleet_cold_remove_source_disks": True})
+    fleet.place(lab1=[n for n in fleet.domains["lab1"] if n != "c1"], lab2=fleet.domains["lab2"] + ["c1"])
+    rc, out, seconds = fleet.playbook("domains.yml")
+    assert rc == 0, out[-5000:]
+    cold = re.search(r"c1 moved cold, down for seconds: ([0-9.]+)", out)
+    assert cold, out[-3000:]
+    print("\ncold move of c1 (1 GiB volume) by inventory change: playbook %.0f s, c1 down for %s s"
+          % (seconds, cold.group(1)))
+    assert "c1" in running("lab2") and "c1" not in running("lab1")
+    assert lv_sha("lab2") == before
+    # the volume on lab1 went only after c1 ran on lab2 (fleet_cold_remove_source_disks)
+    assert LAB1.ssh("test -e %s" % C1_DATA)[0] != 0
+    assert files("lab2", "c1") == (True, True) and files("lab1", "c1") == (False, False)
+    assert wait_answers("lab1", "c1")
+    assert http("lab1", "c1")[1] != boot_id, "a cold move boots the domain again"
+    rc, out, seconds = fleet.playbook("domains.yml")
+    assert rc == 0, out[-5000:]
+    assert {h: r["changed"] for h, r in fleet.recaps(out).items()} == {"lab1": 0, "lab2": 0}, out[-3000:]
+
+
+def test_drain_moves_every_domain_off_lab1(fleet):
+    rc, out, seconds = fleet.playbook("drain.yml", "-e", "xen_drain_host=lab1")
+    print("\ndrain of lab1 (1 domain): %.0f s" % seconds)
+    assert rc == 0, out[-5000:]
+    assert running("lab1") == {}
+    assert sorted(running("lab2")) == ["c1", "f1", "f2", "f3"]
+    for name in ("f1", "f2", "f3", "c1"):
+        assert wait_answers("lab1", name), name
+
+
+def test_drain_of_four_domains_three_live_one_cold(fleet):
+    # lab2 runs all four now: f2 goes home to lab1 (its inventory host), the others follow it
+    sha = lv_sha("lab2")
+    rc, out, seconds = fleet.playbook("drain.yml", "-e", "xen_drain_host=lab2")
+    moved = re.findall(r"(f\d) moved live in seconds: ([0-9.]+)", out)
+    cold = re.findall(r"(c1) moved cold, down for seconds: ([0-9.]+)", out)
+    print("\ndrain of lab2 (4 domains): %.0f s; xl migrate each: %s; cold: %s" % (seconds, moved, cold))
+    assert rc == 0, out[-5000:]
+    assert running("lab2") == {}
+    assert sorted(running("lab1")) == ["c1", "f1", "f2", "f3"]
+    assert sorted(n for n, _ in moved) == ["f1", "f2", "f3"] and [n for n, _ in cold] == ["c1"]
+    assert lv_sha("lab1") == sha
