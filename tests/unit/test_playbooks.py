@@ -53,3 +53,31 @@ def test_host_play_is_serial_and_stops_on_a_failed_host():
         play = yaml.safe_load(f)[0]
     assert play['serial'] == '{{ xen_serial | default(1) }}'
     assert play['max_fail_percentage'] == 0
+
+
+def _playbook(name, *args, inventory='xen_hosts:\n  hosts:\n    lab1: {}\n    lab2: {}\n', tmp_path=None):
+    path = tmp_path / 'hosts.yml'
+    path.write_text(inventory)
+    env = dict(os.environ, ANSIBLE_NOCOLOR='1')
+    env.setdefault('ANSIBLE_COLLECTIONS_PATH', os.path.join(ROOT, '.tmp', 'collections'))
+    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', str(path),
+                           os.path.join(ROOT, 'playbooks', name)] + list(args),
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, timeout=300, check=False)
+    return proc.returncode, proc.stdout.decode('utf-8', 'replace')
+
+
+def test_upgrade_lists_its_steps_per_host(tmp_path):
+    rc, out = _playbook('upgrade.yml', '--list-tasks', tmp_path=tmp_path)
+    assert rc == 0, out[-3000:]
+    assert 'Check the hosts to upgrade' in out and 'Upgrade each host in turn' in out
+
+
+@pytest.mark.parametrize('extra, message', [
+    ('{"xen_upgrade_hosts": ["lab9"]}', 'xen_upgrade_hosts must name hosts of the play (lab1, lab2)'),
+    ('{"xen_upgrade_reboot": "never"}', 'xen_upgrade_reboot must be if_changed or always'),
+])
+def test_upgrade_refuses_bad_settings_before_touching_a_host(tmp_path, extra, message):
+    rc, out = _playbook('upgrade.yml', '-c', 'local', '-e', 'ansible_become=false', '-e', extra, tmp_path=tmp_path)
+    assert rc != 0
+    assert message in ' '.join(out.split()), out[-3000:]
+    assert 'Upgrade each host in turn' not in out
