@@ -10,7 +10,8 @@ DOCUMENTATION = r'''
 name: xen_domains
 short_description: The Xen domains of the inventory as Ansible hosts
 version_added: 0.3.0
-author: xenops.xen maintainers
+author:
+  - xenops.xen contributors (@xenops)
 description:
   - Reads the Xen hosts (dom0s) of the inventory loaded before it and adds every domain they list in
     C(xen_domains), and every fleet-wide domain of C(xen_fleet_domains), as an Ansible host, so that one

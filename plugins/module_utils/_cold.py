@@ -150,5 +150,6 @@ def parse_vg_free(report):
 
 def parse_stat(text):
     """``(kind, size)`` from ``stat -L -c '%s %F' PATH``: ``file`` for a regular file, else the type stat names."""
-    size, _, kind = text.strip().partition(' ')
-    return (FILE if kind == 'regular file' else kind), int(size)
+    parts = text.strip().split(' ', 1)
+    kind = parts[1] if len(parts) > 1 else ''
+    return (FILE if kind == 'regular file' else kind), int(parts[0])

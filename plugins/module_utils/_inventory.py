@@ -68,11 +68,11 @@ def domain_address(dom):
     first_bridge = vifs[0].get('bridge') if vifs else None
     ip = dom.get('ip')
     if ip and str(ip).strip().lower() != 'dhcp':
-        return str(ip).strip().split('/')[0], first_bridge
+        return str(ip).strip().split('/', 1)[0], first_bridge
     for vif in vifs:
         ip = vif.get('ip')
         if ip and str(ip).strip().lower() != 'dhcp':
-            return str(ip).strip().split('/')[0], vif.get('bridge')
+            return str(ip).strip().split('/', 1)[0], vif.get('bridge')
     return None, first_bridge
 
 
@@ -139,8 +139,8 @@ def domain_hosts(dom0s, fleet_domains=(), jump='auto', domains_group='xen_domus'
     listed = []
     for dom0 in dom0s:
         for dom in dom0.get('domains') or []:
-            listed.append((dom0['name'], dom, 'domain %s of %s' % (dom.get('name') if isinstance(dom, dict) else dom,
-                                                                    dom0['name'])))
+            label = dom.get('name') if isinstance(dom, dict) else dom
+            listed.append((dom0['name'], dom, 'domain %s of %s' % (label, dom0['name'])))
     for dom in fleet_domains or []:
         name = dom.get('name') if isinstance(dom, dict) else dom
         pin = dom.get('host') if isinstance(dom, dict) else None

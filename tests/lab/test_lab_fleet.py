@@ -230,9 +230,9 @@ def test_move_to_a_host_without_the_bridge_fails_before_anything_changes(fleet):
     cfg = labkit.busybox_cfg("f4", "vif = ['bridge=xenbr7']")
     must(LAB1.ssh("ip link add xenbr7 type bridge && ip link set xenbr7 up && cat > /root/f4.cfg && xl create /root/f4.cfg",
                   input=cfg.encode()), "f4 on lab1")
+    lab2 = fleet.domains["lab2"]
     try:
         before = {h: running(h) for h in HOSTS}
-        lab2 = fleet.domains["lab2"]
         data_f4 = dict(domain("f3"), name="f4", extra="console=hvc0 quiet")
         with open(os.path.join(fleet.vars_dir, "host_vars", "lab2.yml")) as fh:
             host_vars = yaml.safe_load(fh)
@@ -291,7 +291,7 @@ def test_cold_move_of_a_domain_with_a_1g_volume(fleet):
         must(LAB1.ssh("dd if=/dev/urandom of=%s bs=1M count=4 seek=%d conv=notrunc status=none" % (C1_DATA, seek)),
              "data into c1-data")
     before = lv_sha("lab1")
-    _, boot_id = http("lab1", "c1")
+    boot_id = http("lab1", "c1")[1]
     fleet.write_group_vars({"fleet_cold_moves": True, "fleet_cold_remove_source_disks": True})
     fleet.place(lab1=[n for n in fleet.domains["lab1"] if n != "c1"], lab2=fleet.domains["lab2"] + ["c1"])
     rc, out, seconds = fleet.playbook("domains.yml")
@@ -332,7 +332,7 @@ def test_drain_of_four_domains_three_live_one_cold(fleet):
     assert rc == 0, out[-5000:]
     assert running("lab2") == {}
     assert sorted(running("lab1")) == ["c1", "f1", "f2", "f3"]
-    assert sorted(n for n, _ in moved) == ["f1", "f2", "f3"] and [n for n, _ in cold] == ["c1"]
+    assert sorted(m[0] for m in moved) == ["f1", "f2", "f3"] and [m[0] for m in cold] == ["c1"]
     assert lv_sha("lab1") == sha
 
 

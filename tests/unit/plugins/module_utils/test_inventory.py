@@ -22,8 +22,8 @@ PRIVATE = [{'name': 'xenbr0', 'method': 'static', 'addresses': ['192.0.2.1/24']}
 UPLINK = [{'name': 'br0', 'uplink': 'eth0', 'method': 'dhcp'}]
 
 
-def dom0(name='lab1', domains=(), bridges=PRIVATE, connection=None):
-    return {'name': name, 'domains': list(domains), 'network_bridges': bridges,
+def dom0(name='lab1', domains=(), bridges=None, connection=None):
+    return {'name': name, 'domains': list(domains), 'network_bridges': PRIVATE if bridges is None else bridges,
             'connection': dict(LAB_CONNECTION if connection is None else connection)}
 
 
