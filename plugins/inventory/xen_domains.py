@@ -95,11 +95,11 @@ plugin: xenops.xen.xen_domains
 # Then ansible-inventory -i inventory/ --graph shows web1 in the groups xen_domus, xen_on_xen1 and web,
 # and `ansible -i inventory/ web -m ansible.builtin.ping` reaches it (through xen1 when its bridge is private).
 
-# Jump through the dom0 for every domain, other group names:
-plugin: xenops.xen.xen_domains
-jump: always
-domains_group: guests
-dom0_group_prefix: guests_of_
+# Another file: jump through the dom0 for every domain, other group names:
+#   plugin: xenops.xen.xen_domains
+#   jump: always
+#   domains_group: guests
+#   dom0_group_prefix: guests_of_
 '''
 
 import os
