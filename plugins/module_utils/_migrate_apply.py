@@ -39,6 +39,14 @@ class RemoteRunner(object):
         return self.local.run(self.ssh + [m.remote_command(argv, cwd)], check=check, data=data)
 
 
+def _recover(steps, handlers):
+    """Apply recovery steps as far as they go: (the steps done, what failed or None)."""
+    try:
+        return apply(steps, handlers, errors=(CommandError,)), None
+    except ActionFailed as exc:
+        return exc.done, '%s: %s' % (exc.action.description, exc)
+
+
 class Migration(object):
     """One domain moved from this host to ``target``; ``params`` are the module's."""
 
@@ -147,12 +155,7 @@ class Migration(object):
                     m.RENAME_SOURCE: lambda a: self.local.run(['xl', 'rename', a.old, a.new]),
                     m.UNPAUSE_SOURCE: lambda a: self.src_xl.unpause(a.name),
                     m.UNPAUSE_TARGET: lambda a: self.dst_xl.unpause(a.name)}
-        done, problem = [], None
-        try:
-            done = apply(steps, handlers, errors=(CommandError,))
-        except ActionFailed as exc:
-            problem = '%s: %s' % (exc.action.description, exc)
-            done = exc.done
+        done, problem = _recover(steps, handlers)
         outcome = ('%s runs on %s' % (name, where)) if where else ('%s runs on neither host: start it again from %s'
                                                                    % (name, self.config_path))
         raise m.MigrateError(
@@ -237,12 +240,7 @@ class Migration(object):
                     c.REMOVE_TARGET_CONFIG: lambda a: self.remote.run(['rm', '-f', '--', a.path]),
                     c.DROP_TARGET_DISK: self._drop_target_disk,
                     c.START_SOURCE: lambda a: self.local.run(['xl', 'create', a.path], cwd='/dev')}
-        done, problem = [], None
-        try:
-            done = apply(steps, handlers, errors=(CommandError,))
-        except ActionFailed as failed:
-            problem = '%s: %s' % (failed.action.description, failed)
-            done = failed.done
+        done, problem = _recover(steps, handlers)
         started = c.START_TARGET in [a.kind for a in exc.done]
         where = self.label if started else (self.here if problem is None else None)
         detail = getattr(exc.error, 'stderr', '') or str(exc.error)
