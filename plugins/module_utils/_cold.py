@@ -21,8 +21,6 @@ volumes made for it go, and the domain starts here again.
 
 from __future__ import annotations
 
-import json
-
 from ansible_collections.xenops.xen.plugins.module_utils._plan import Action
 
 LV = 'lv'
@@ -129,23 +127,6 @@ def recovery(name, done, failed, target_has_domain, source_has_domain, config_pa
     if stopping and not source_has_domain:
         actions.append(Action(START_SOURCE, 'start %s here again' % name, name=name, path=config_path))
     return actions
-
-
-def parse_lvs_disk(report):
-    """``(vg, lv, size)`` of ``lvs --reportformat json --units b --nosuffix -o vg_name,lv_name,lv_size PATH``."""
-    rows = json.loads(report)['report'][0]['lv']
-    if len(rows) != 1:
-        raise ValueError('lvs reported %d volumes' % len(rows))
-    row = rows[0]
-    return row['vg_name'], row['lv_name'], int(row['lv_size'])
-
-
-def parse_vg_free(report):
-    """Free bytes of the one VG of ``vgs --reportformat json --units b --nosuffix -o vg_name,vg_free VG``."""
-    rows = json.loads(report)['report'][0]['vg']
-    if len(rows) != 1:
-        raise ValueError('vgs reported %d volume groups' % len(rows))
-    return int(rows[0]['vg_free'])
 
 
 def parse_stat(text):

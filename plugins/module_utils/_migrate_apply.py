@@ -19,6 +19,7 @@ import time
 
 from ansible_collections.xenops.xen.plugins.module_utils import _cold as c
 from ansible_collections.xenops.xen.plugins.module_utils import _migrate as m
+from ansible_collections.xenops.xen.plugins.module_utils._lvm import LVS_ARGV, VGS_ARGV, Lvm, parse_lvs, parse_vgs
 from ansible_collections.xenops.xen.plugins.module_utils._moves import local_disks
 from ansible_collections.xenops.xen.plugins.module_utils._plan import ActionFailed, apply
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError
@@ -110,11 +111,10 @@ class Migration(object):
 
     def _disk_here(self, path):
         """A local disk as :func:`_cold.plan` wants it: an LV (vg, lv, size), an image file (size) or other."""
-        lvs = self.local.run(['lvs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '-o',
-                              'vg_name,lv_name,lv_size', path], check=False)
-        if lvs.rc == 0:
-            vg, lv, size = c.parse_lvs_disk(lvs.stdout)
-            return {'path': path, 'kind': c.LV, 'vg': vg, 'lv': lv, 'size': size}
+        lvs = self.local.run(LVS_ARGV + [path], check=False)
+        volumes = parse_lvs(lvs.stdout) if lvs.rc == 0 else []
+        if len(volumes) == 1:
+            return {'path': path, 'kind': c.LV, 'vg': volumes[0].vg, 'lv': volumes[0].name, 'size': volumes[0].size}
         kind, size = c.parse_stat(self.local.run(['stat', '-L', '-c', '%s %F', '--', path]).stdout)
         return {'path': path, 'kind': kind, 'size': size}
 
@@ -130,9 +130,9 @@ class Migration(object):
         for disk in disks:
             entry = {'exists': self._remote_test('-e', disk['path']), 'vg_free': None}
             if disk['kind'] == c.LV:
-                vgs = self.remote.run(['vgs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '-o',
-                                       'vg_name,vg_free', disk['vg']], check=False)
-                entry['vg_free'] = c.parse_vg_free(vgs.stdout) if vgs.rc == 0 else None
+                vgs = self.remote.run(VGS_ARGV + [disk['vg']], check=False)
+                groups = parse_vgs(vgs.stdout) if vgs.rc == 0 else []
+                entry['vg_free'] = groups[0].free if len(groups) == 1 else None
             target_disks[disk['path']] = entry
         return {'disks': disks, 'target_disks': target_disks, 'remove_source_disks': self.p['remove_source_disks']}
 
@@ -181,8 +181,7 @@ class Migration(object):
     def _prepare_disk(self, action):
         disk = action.disk
         if disk['kind'] == c.LV:
-            self.remote.run(['lvcreate', '--yes', '--wipesignatures', 'n', '-n', disk['lv'], '-L', '%db' % disk['size'],
-                             disk['vg']])
+            Lvm(self.remote, self.dst_xl).create(disk['vg'], disk['lv'], disk['size'])
         else:
             self.remote.run(['sh', '-c', 'mkdir -p "$(dirname "$1")" && truncate -s "$2" "$1%s"' % c.PART_SUFFIX,
                              'sh', disk['path'], str(disk['size'])])
@@ -218,14 +217,14 @@ class Migration(object):
     def _remove_source_disk(self, action):
         disk = action.disk
         if disk['kind'] == c.LV:
-            self.local.run(['lvremove', '--yes', '%s/%s' % (disk['vg'], disk['lv'])])
+            Lvm(self.local, self.src_xl).remove(disk['path'])
         else:
             os.unlink(disk['path'])
 
     def _drop_target_disk(self, action):
         disk = action.disk
         if disk['kind'] == c.LV:
-            self.remote.run(['lvremove', '--yes', '%s/%s' % (disk['vg'], disk['lv'])])
+            Lvm(self.remote, self.dst_xl).remove(disk['path'])
         else:
             # the image was new there (the move refuses a path the target has): both names go
             self.remote.run(['rm', '-f', '--', disk['path'] + c.PART_SUFFIX, disk['path']])

@@ -92,11 +92,3 @@ def test_failed_shutdown_of_a_domain_that_went_away_starts_it_again():
                                             ('0 block special file\n', ('block special file', 0))])
 def test_parse_stat(text, expected):
     assert c.parse_stat(text) == expected
-
-
-def test_parse_lvs_and_vgs_reports():
-    assert c.parse_lvs_disk('{"report": [{"lv": [{"vg_name":"vg_xen", "lv_name":"web-root", "lv_size":"536870912"}]}]}') \
-        == ('vg_xen', 'web-root', 536870912)
-    assert c.parse_vg_free('{"report": [{"vg": [{"vg_name":"vg_xen", "vg_free":"6706692096"}]}]}') == 6706692096
-    with pytest.raises(ValueError):
-        c.parse_vg_free('{"report": [{"vg": []}]}')

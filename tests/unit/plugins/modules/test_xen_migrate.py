@@ -264,11 +264,14 @@ def test_ssh_failure_is_reported_with_the_command(dirs):
 WEB_ROOT = '/dev/vg_xen/web-root'
 WEB_SIZE = 536870912
 WITH_DISK = (long_of('news', 'web'), plain_of('news', 'web'))
-LVS_WEB = ('{"report": [{"lv": [{"vg_name":"vg_xen", "lv_name":"web-root", "lv_size":"%d"}]}]}\n' % WEB_SIZE)
-VGS_LAB2 = '{"report": [{"vg": [{"vg_name":"vg_xen", "vg_free":"%d"}]}]}\n'
+# the rows of the lab's lvs and vgs reports (fixtures lvs.json, vgs.json) for web-root and vg_xen
+LVS_WEB = ('{"report": [{"lv": [{"vg_name":"vg_xen", "lv_name":"web-root", "lv_path":"/dev/vg_xen/web-root", '
+           '"lv_size":"%d", "lv_attr":"-wi-ao----"}]}]}\n' % WEB_SIZE)
+VGS_LAB2 = ('{"report": [{"vg": [{"vg_name":"vg_xen", "vg_size":"8585740288", "vg_free":"%d", '
+            '"vg_extent_size":"4194304", "vg_free_count":"1599"}]}]}\n')
 SHA = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
-LVS_ARGV = ['lvs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '-o', 'vg_name,lv_name,lv_size']
-VGS_CMD = 'vgs --reportformat json --units b --nosuffix -o vg_name,vg_free vg_xen'
+LVS_ARGV = ['lvs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '-o', 'vg_name,lv_name,lv_path,lv_size,lv_attr']
+VGS_CMD = 'vgs --reportformat json --units b --nosuffix -o vg_name,vg_size,vg_free,vg_extent_size,vg_free_count vg_xen'
 
 
 def cold_reads(dirs, vg_free=6706692096, exists=False, vg_rc=0):
@@ -288,7 +291,7 @@ def copy_calls(there_sha=SHA):
             remote("sh -c 'head -c \"$1\" -- \"$2\" | sha256sum' sh %d %s" % (WEB_SIZE, WEB_ROOT), out=there_sha + '  -\n')]
 
 
-COLD_PREPARE = remote('lvcreate --yes --wipesignatures n -n web-root -L %db vg_xen' % WEB_SIZE)
+COLD_PREPARE = remote('lvcreate -y --wipesignatures y -n web-root -L %db vg_xen' % WEB_SIZE)
 COLD_STOP = Call(['timeout', '300', 'xl', 'shutdown', '-w', 'web'])
 
 
@@ -318,7 +321,7 @@ def test_cold_move_in_check_mode_reads_and_changes_nothing(dirs):
 def test_cold_move_removes_the_volume_here_when_asked(dirs):
     calls = (reads(dirs) + [COLD_PREPARE, COLD_STOP] + copy_calls() + handover(dirs)[:1]
              + [remote('cd /dev && xl create %s' % (dirs / 'web.cfg'))] + handover(dirs)[1:]
-             + [Call(['lvremove', '--yes', 'vg_xen/web-root'])])
+             + [Call(['lvremove', '-f', WEB_ROOT])])
     result, failed, seen = run_module(xen_migrate.main, args(dirs, cold=True, remove_source_disks=True), calls=calls)
     assert failed is False, result
     assert result['actions'][-1] == 'remove vg_xen/web-root here'
@@ -342,7 +345,7 @@ def test_cold_move_with_a_bad_copy_is_undone_and_the_domain_started_here_again(d
     stopped = (long_of('news'), plain_of('news'))
     calls = (reads(dirs) + [COLD_PREPARE, COLD_STOP] + copy_calls(there_sha='0' * 64)
              + local_state(*stopped) + remote_state(*EMPTY)
-             + [remote('lvremove --yes vg_xen/web-root'), Call(['xl', 'create', str(dirs / 'web.cfg')])])
+             + [remote('lvremove -f %s' % WEB_ROOT), Call(['xl', 'create', str(dirs / 'web.cfg')])])
     result, failed, seen = run_module(xen_migrate.main, args(dirs, cold=True), calls=calls)
     assert failed is True
     msg = result['msg']
@@ -356,7 +359,7 @@ def test_cold_move_with_a_bad_copy_is_undone_and_the_domain_started_here_again(d
 
 def test_cold_move_that_does_not_shut_down_in_time_leaves_the_domain_running(dirs):
     calls = (reads(dirs) + [COLD_PREPARE, Call(COLD_STOP.argv, rc=124)]
-             + local_state(*WITH_DISK) + remote_state(*EMPTY) + [remote('lvremove --yes vg_xen/web-root')])
+             + local_state(*WITH_DISK) + remote_state(*EMPTY) + [remote('lvremove -f %s' % WEB_ROOT)])
     result, failed, seen = run_module(xen_migrate.main, args(dirs, cold=True), calls=calls)
     assert failed is True
     assert 'failed at "shut web down here"' in result['msg'] and result['runs_on'] == 'lab1', result['msg']
