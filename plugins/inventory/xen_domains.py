@@ -9,7 +9,7 @@ DOCUMENTATION = r'''
 ---
 name: xen_domains
 short_description: The Xen domains of the inventory as Ansible hosts
-version_added: 0.3.0
+version_added: 0.1.0
 author:
   - xenops.xen contributors (@xenops)
 description:

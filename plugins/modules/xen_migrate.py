@@ -10,7 +10,7 @@ DOCUMENTATION = r'''
 ---
 module: xen_migrate
 short_description: Move a running Xen domain to another Xen host, live with xl migrate or cold with its disks
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Runs on the host that runs the domain O(name) and makes it run on O(target) instead, with C(xl migrate) over
     SSH. The domain keeps running; its memory and device state move, its disks do not.

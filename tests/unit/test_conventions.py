@@ -136,3 +136,79 @@ def test_attribute_check_fails_without_the_info_module_fragment():
         doc = yaml.safe_load(_module_docs(f.read())['DOCUMENTATION'])
     doc['extends_documentation_fragment'].remove('xenops.xen.attributes.info_module')
     assert attribute_problems(yaml.safe_dump(doc)) == ['attribute %s does not say its support' % key for key in ATTRIBUTES]
+
+
+def _galaxy_version():
+    with open(os.path.join(ROOT, 'galaxy.yml')) as f:
+        return yaml.safe_load(f)['version']
+
+
+def _version(text):
+    return tuple(int(part) for part in str(text).split('.'))
+
+
+@pytest.mark.parametrize('role', _roles())
+def test_role_entry_points_say_when_they_were_added(role):
+    with open(os.path.join(ROLES, role, 'meta', 'argument_specs.yml')) as f:
+        specs = yaml.safe_load(f)['argument_specs']
+    for name, entry in specs.items():
+        assert 'version_added' in entry, '%s: entry point %s has no version_added' % (role, name)
+        assert _version(entry['version_added']) <= _version(_galaxy_version()), (role, name)
+
+
+def _plugin_docs():
+    for path in sorted(_py_files(os.path.join(ROOT, 'plugins'))):
+        if '/module_utils/' in path or '/doc_fragments/' in path:
+            continue
+        with open(path) as f:
+            doc = _module_docs(f.read()).get('DOCUMENTATION')
+        if doc:
+            yield os.path.relpath(path, ROOT), yaml.safe_load(doc)
+    filters = os.path.join(ROOT, 'plugins', 'filter')
+    for name in sorted(os.listdir(filters)):
+        if name.endswith('.yml'):
+            with open(os.path.join(filters, name)) as f:
+                yield 'plugins/filter/' + name, yaml.safe_load(f)['DOCUMENTATION']
+
+
+def test_plugins_are_not_newer_than_the_collection():
+    """version_added of every plugin is a version the collection has reached (no 0.3.0 in a 0.1.0 collection)."""
+    seen = []
+    for path, doc in _plugin_docs():
+        assert 'version_added' in doc, path
+        assert _version(doc['version_added']) <= _version(_galaxy_version()), (path, doc['version_added'])
+        seen.append(path)
+    assert 'plugins/modules/xen_domain.py' in seen and 'plugins/inventory/xen_domains.py' in seen
+    assert 'plugins/filter/fleet_plan.yml' in seen
+
+
+# Tasks that can run for many minutes: each runs in the background with a progress line (async + poll),
+# so a user sees the play is alive and a dropped SSH connection does not end the build.
+LONG_TASKS = [
+    ('hypervisor', 'install_source.yml', 'Build the hypervisor and the tools', 'hypervisor_source_'),
+    ('hypervisor', 'install_source.yml', 'Install the hypervisor and the tools', 'hypervisor_source_'),
+    ('kernel', 'source.yml', 'Build the kernel package (skipped when the build host has it already)', 'kernel_source_'),
+    ('domains', 'os_base_build.yml', 'Run debootstrap {{ __domains_suite }}', 'domains_os_build_'),
+]
+
+
+def _tasks(items):
+    for task in items or []:
+        yield task
+        for key in ('block', 'rescue', 'always'):
+            for inner in _tasks(task.get(key)):
+                yield inner
+
+
+@pytest.mark.parametrize('role,tasks_file,name,prefix', LONG_TASKS)
+def test_long_tasks_run_async_with_a_progress_line(role, tasks_file, name, prefix):
+    with open(os.path.join(ROLES, role, 'tasks', tasks_file)) as f:
+        found = [task for task in _tasks(yaml.safe_load(f)) if task.get('name') == name]
+    assert len(found) == 1, 'no task %r in %s/%s' % (name, role, tasks_file)
+    task = found[0]
+    with open(os.path.join(ROLES, role, 'defaults', 'main.yml')) as f:
+        defaults = yaml.safe_load(f)
+    timeout, poll = prefix + 'timeout', prefix + 'poll'
+    assert task.get('async') == '{{ %s }}' % timeout and task.get('poll') == '{{ %s }}' % poll, task
+    # a poll of 0 would fire and forget (no result, no failure); the timeout must outlast the poll
+    assert 0 < defaults[poll] < defaults[timeout]
