@@ -1,5 +1,6 @@
 """Shared helpers: paths, logging, running commands, host prerequisites."""
 
+import contextlib
 import fcntl
 import glob
 import os
@@ -44,6 +45,14 @@ def cache_dir():
     return path
 
 
+@contextlib.contextmanager
+def cache_lock(name):
+    """An exclusive lock of the cache, held for the block: labs started at once take turns."""
+    with open(os.path.join(cache_dir(), name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 # command -> Debian package that provides it
 PREREQS = {
     "qemu-system-x86_64": "qemu-system-x86",
@@ -73,9 +82,7 @@ def ensure_prereqs(commands=None):
             % (", ".join(missing), " ".join(sorted({PREREQS[c] for c in missing})))
         )
     # two labs started at once (make lab-test runs two suites side by side) install one after the other
-    os.makedirs(cache_dir(), exist_ok=True)
-    with open(os.path.join(cache_dir(), "apt.lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with cache_lock("apt"):
         missing = [c for c in commands if not _which(c)]
         if missing:
             pkgs = sorted({PREREQS[c] for c in missing})

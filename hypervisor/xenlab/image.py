@@ -66,9 +66,15 @@ def ssh_key_path():
     keydir = os.path.join(common.cache_dir(), "ssh")
     os.makedirs(keydir, mode=0o700, exist_ok=True)
     key = os.path.join(keydir, "id_ed25519")
-    if not os.path.exists(key):
-        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "xenops-lab", "-f", key],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # two labs started at once on a fresh machine: one makes the key, the other waits and uses it
+    # (without the lock the second ssh-keygen found the first one's file and stopped at "Overwrite (y/n)?")
+    with common.cache_lock("ssh"):
+        if not (os.path.exists(key) and os.path.exists(key + ".pub")):
+            for path in (key, key + ".pub"):
+                if os.path.exists(path):
+                    os.unlink(path)
+            run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "xenops-lab", "-f", key],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     return key
 
 

@@ -212,3 +212,21 @@ def test_long_tasks_run_async_with_a_progress_line(role, tasks_file, name, prefi
     assert task.get('async') == '{{ %s }}' % timeout and task.get('poll') == '{{ %s }}' % poll, task
     # a poll of 0 would fire and forget (no result, no failure); the timeout must outlast the poll
     assert 0 < defaults[poll] < defaults[timeout]
+
+
+def _fragments_text():
+    top = os.path.join(ROOT, 'changelogs', 'fragments')
+    text = []
+    for name in sorted(os.listdir(top)):
+        with open(os.path.join(top, name)) as f:
+            text.append(f.read())
+    return '\n'.join(text)
+
+
+def test_every_plugin_has_a_changelog_fragment():
+    """Each module, filter and inventory plugin is named at the start of an entry of a changelog fragment."""
+    text = _fragments_text()
+    names = [doc.get('module') or doc.get('name') for _path, doc in _plugin_docs()]
+    assert len(names) > 10
+    missing = [n for n in names if not re.search(r'(^|\n)\s+- ([^-\n]* and )?%s\b' % re.escape(n), text)]
+    assert missing == []
