@@ -3,7 +3,8 @@
 #                    (two VMs at once) the smoke and module tests and the end-to-end scenario
 #   make lab-e2e     molecule default scenario: site.yml end to end on a fresh lab host
 #   make unit        unit tests only
-#   make lint        ansible-lint (production profile), ansible-test sanity, galaxy-importer on the built tarball
+#   make lint        ansible-lint (production profile), ansible-test sanity, galaxy-importer on the built tarball,
+#                    the example inventory for real hosts (--graph, site.yml --syntax-check)
 #   make lab-source  Xen built from source by roles/hypervisor on a lab host (~80 min under TCG)
 #   make lab-kernel  a kernel built from source by roles/kernel, booted as a domU on the lab
 #   make lab-faults  fault tests on the lab (broken Xen command line, cut-off bridge change)
@@ -21,7 +22,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PYTHONPATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: test unit lint ansible-lint sanity importer lab-test lab-smoke lab-e2e lab-faults lab-fleet lab-source lab-kernel molecule-% demo venv collection clean
+.PHONY: test unit lint ansible-lint sanity importer example lab-test lab-smoke lab-e2e lab-faults lab-fleet lab-source lab-kernel molecule-% demo venv collection clean
 
 test: lint unit lab-test
 
@@ -63,7 +64,12 @@ importer: venv
 	cd $(BUILD) && GALAXY_IMPORTER_CONFIG=$(CURDIR)/tests/galaxy-importer.cfg PATH=$(IMPORTER)/bin:$$PATH \
 	  $(IMPORTER)/bin/python -m galaxy_importer.main xenops-xen-*.tar.gz
 
-lint: ansible-lint sanity importer
+# the example inventory for real hosts: what Ansible makes of it, and site.yml parsed against it
+example: venv collection
+	$(BIN)/ansible-inventory -i playbooks/inventory/example --graph
+	$(BIN)/ansible-playbook -i playbooks/inventory/example --syntax-check playbooks/site.yml
+
+lint: ansible-lint sanity importer example
 
 # The two lab suites run at the same time, each on its own lab VM; each one's output
 # is printed when it ends.

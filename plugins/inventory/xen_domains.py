@@ -202,9 +202,13 @@ class InventoryModule(BaseInventoryPlugin):
         for entry in entries:
             name = entry['name']
             self.inventory.add_host(name)
+            host = self.inventory.get_host(name)
             for group in entry['groups']:
                 self.inventory.add_group(group)
-                self.inventory.add_child(group, name)
+                # not add_child(group, name): where a group has the domain's name (a domain web in group web),
+                # add_child takes the name for the group and fails with "can't add group to itself"
+                self.inventory.groups[group].add_host(host)
+            self.inventory._groups_dict_cache = {}
             known = self.inventory.get_host(name).get_vars()
             for key, value in entry['vars'].items():
                 if key not in known:

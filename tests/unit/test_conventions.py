@@ -196,8 +196,7 @@ def _tasks(items):
     for task in items or []:
         yield task
         for key in ('block', 'rescue', 'always'):
-            for inner in _tasks(task.get(key)):
-                yield inner
+            yield from _tasks(task.get(key))
 
 
 @pytest.mark.parametrize('role,tasks_file,name,prefix', LONG_TASKS)

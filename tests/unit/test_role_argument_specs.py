@@ -37,6 +37,10 @@ CASES = [
 ]
 
 
+# the roles whose variables the example inventory for real hosts sets, with how many of them (per host)
+EXAMPLE_ROLES = {'grub': 6, 'storage': 2, 'network': 2, 'domains': 2, 'fleet': 1}
+
+
 @pytest.fixture(scope='module')
 def failures(tmp_path_factory):
     work = tmp_path_factory.mktemp('argspec')
@@ -55,7 +59,16 @@ def failures(tmp_path_factory):
         ROOT, 'roles', 'domains', 'meta', 'argument_specs.yml')
     with open(os.path.join(ROOT, 'playbooks', 'inventory', 'host_vars', 'lab1.yml')) as f:
         lab_domains = yaml.safe_load(f)['xen_domains']
-    for key, domains in (('lab1', lab_domains), ('misspelt', [{'name': 'web', 'memroy': 256}]),
+    example = os.path.join(ROOT, 'playbooks', 'inventory', 'example')
+    example_domains = []
+    for name in ('host_vars/xen1.yml', 'host_vars/xen2.yml', 'group_vars/xen_hosts.yml'):
+        with open(os.path.join(example, name)) as f:
+            data = yaml.safe_load(f)
+        # fleet-wide entries carry the fleet role's placement keys on top of a domains_list entry
+        example_domains += [dict((k, v) for k, v in d.items() if k not in ('host', 'avoid'))
+                            for d in data.get('xen_domains', []) + data.get('xen_fleet_domains', [])]
+    assert len(example_domains) == 4
+    for key, domains in (('lab1', lab_domains), ('example', example_domains), ('misspelt', [{'name': 'web', 'memroy': 256}]),
                          ('bad disk', [{'name': 'web', 'disks': [{'function': 'root', 'size': '1G', 'fstype': 'btrfs'}]}])):
         tasks.append({'name': 'domains_list: %s' % key, 'block': [
             {'ansible.builtin.validate_argument_spec': {'argument_spec': spec, 'provided_arguments': {'domains_list': domains}}},
@@ -64,6 +77,27 @@ def failures(tmp_path_factory):
             {'ansible.builtin.set_fact': {'argspec_failures': '{{ argspec_failures | combine({"%s": '
                                                               'ansible_failed_result.msg | default("")}) }}' % key}},
         ]})
+    # every role's variables of the example inventory's hosts pass that role's spec (templated values left out)
+    for host in ('xen1', 'xen2'):
+        with open(os.path.join(example, 'group_vars', 'xen_hosts.yml')) as f:
+            values = yaml.safe_load(f)
+        with open(os.path.join(example, 'host_vars', host + '.yml')) as f:
+            values.update(yaml.safe_load(f))
+        values['domains_list'] = values.pop('xen_domains')
+        values['fleet_domains'] = values.pop('xen_fleet_domains')
+        for role in EXAMPLE_ROLES:
+            mine = dict((k, v) for k, v in values.items() if k.startswith(role + '_') and '{{' not in json.dumps(v))
+            spec = '{{ (lookup("ansible.builtin.file", "%s") | from_yaml).argument_specs.main.options }}' % os.path.join(
+                ROOT, 'roles', role, 'meta', 'argument_specs.yml')
+            key = 'example %s %s' % (host, role)
+            tasks.append({'name': key, 'block': [
+                {'ansible.builtin.validate_argument_spec': {'argument_spec': spec, 'provided_arguments': mine}},
+                {'ansible.builtin.set_fact': {'argspec_failures': '{{ argspec_failures | combine({"%s": %d}) }}'
+                                              % (key, len(mine))}},
+            ], 'rescue': [
+                {'ansible.builtin.set_fact': {'argspec_failures': '{{ argspec_failures | combine({"%s": '
+                                                                  'ansible_failed_result.msg | default("")}) }}' % key}},
+            ]})
     tasks.append({'ansible.builtin.copy': {'content': '{{ argspec_failures | to_json }}', 'dest': str(out), 'mode': '0644'},
                   'check_mode': False})
     # check mode: should a role ever accept its bad value, its tasks still change nothing on this machine
@@ -92,8 +126,10 @@ def test_wrong_type_fails_in_argument_spec(failures, index):
     assert "argument '%s' is of type" % var in msg, msg
 
 
-def test_lab_domains_pass_the_domains_list_spec(failures):
-    assert failures['lab1'] == 'passed'
+@pytest.mark.parametrize('key', ['lab1', 'example'])
+def test_inventory_domains_pass_the_domains_list_spec(failures, key):
+    """The domains of the lab's inventory and of the example inventory for real hosts."""
+    assert failures[key] == 'passed'
 
 
 @pytest.mark.parametrize('key, words', [('misspelt', 'memroy'), ('bad disk', "value of fstype must be one of: ext4, xfs, "
@@ -110,3 +146,10 @@ def test_domains_list_spec_has_the_keys_the_filter_reads():
     assert sorted(options) == sorted(domains.DOMAIN_KEYS)
     assert sorted(options['disks']['options']) == sorted(domains.DISK_KEYS)
     assert sorted(options['vifs']['options']) == sorted(domains.VIF_KEYS)
+
+
+@pytest.mark.parametrize('host', ['xen1', 'xen2'])
+@pytest.mark.parametrize('role', sorted(EXAMPLE_ROLES))
+def test_example_inventory_passes_the_role_specs(failures, host, role):
+    """The variables of playbooks/inventory/example pass each role's spec (the count: none was left out unseen)."""
+    assert failures['example %s %s' % (host, role)] == EXAMPLE_ROLES[role]

@@ -187,3 +187,35 @@ def test_only_files_named_xen_domains_are_taken(tmp_path):
     proc = inventory(inv, other, check=False)
     assert proc.returncode != 0
     assert 'a' not in proc.stdout
+
+
+def test_a_domain_in_a_group_of_its_own_name(tmp_path, plugin_file):
+    """A domain web in group web: Ansible allows a host and a group of one name (with a warning); the plugin too."""
+    hosts = write(tmp_path / 'inv' / 'hosts.yml', '''\
+        xen_hosts:
+          hosts:
+            xen1:
+              ansible_host: 192.0.2.11
+              xen_domains:
+                - {name: web, ip: 192.0.2.80/24, groups: [web, frontends]}
+                - {name: db, ip: 192.0.2.81/24, groups: [web]}
+        ''')
+    data = inventory(hosts, plugin_file)
+    assert members(data, 'web') == {'web', 'db'}
+    assert members(data, 'frontends') == {'web'}
+    assert members(data, 'xen_on_xen1') == {'web', 'db'}
+    assert hostvars(data, 'web')['ansible_host'] == '192.0.2.80'
+
+
+def test_the_example_inventory_for_real_hosts():
+    """playbooks/inventory/example: two hosts, their domains and the fleet-wide ones as hosts, in their groups."""
+    data = inventory(os.path.join(ROOT, 'playbooks', 'inventory', 'example'))
+    assert members(data, 'xen_hosts') == {'xen1', 'xen2'}
+    assert members(data, 'xen_domus') == {'web', 'db', 'dns1', 'dns2'}
+    assert members(data, 'xen_on_xen1') == {'web'} and members(data, 'xen_on_xen2') == {'db'}
+    assert members(data, 'dns') == {'dns1', 'dns2'}
+    assert members(data, 'webservers') == {'web'} and members(data, 'databases') == {'db'}
+    assert hostvars(data, 'web')['ansible_host'] == '203.0.113.80'
+    assert hostvars(data, 'web')['nginx_worker_processes'] == 2
+    # the uplink bridge reaches the domains directly: no jump through the dom0
+    assert 'ansible_ssh_extra_args' not in hostvars(data, 'db')
