@@ -26,7 +26,9 @@ from ansible_collections.xenops.xen.plugins.module_utils._names import SpecError
 from ansible_collections.xenops.xen.plugins.module_utils._size import SizeError, parse_size as _parse_size
 from ansible_collections.xenops.xen.plugins.module_utils._volume_spec import FSTYPES
 
-DISK_TYPES = ('lvm', 'file', 'phy')
+DISK_TYPES = ('lvm', 'file', 'phy', 'drbd')
+# a drbd disk is opened through this hotplug script (drbd-utils), which makes the host that runs the domain Primary
+DRBD_SCRIPT = 'block-drbd'
 DEVICE_TIMEOUT = 'x-systemd.device-timeout=5min'
 ROOT_FSTYPES = ('ext4', 'xfs')
 
@@ -40,7 +42,7 @@ DOMAIN_KEYS = frozenset(PASSTHROUGH + (
     # for the inventory plugin xenops.xen.xen_domains (the domain as an Ansible host)
     'groups', 'vars'))
 DISK_KEYS = frozenset(('type', 'function', 'size', 'fstype', 'label', 'vdev', 'vg', 'path', 'target', 'access',
-                       'mount', 'options'))
+                       'mount', 'options', 'resource'))
 VIF_KEYS = frozenset(('bridge', 'mac', 'ip', 'prefix', 'gateway', 'vifname', 'model', 'script', 'rate', 'mtu'))
 OS_KEYS = frozenset(('distribution', 'suite', 'mirror', 'security_mirror'))
 
@@ -152,7 +154,7 @@ def _disks(dom, name, defaults, where):
             vdev_number(vdev)
         except SpecError as exc:
             raise PlanError('%s: %s' % (dwhere, exc))
-        if kind == 'phy':
+        if kind in ('phy', 'drbd'):
             fstype = disk.get('fstype') or 'none'
         else:
             fstype = disk.get('fstype') or ('swap' if function == 'swap' else 'ext4')
@@ -172,11 +174,16 @@ def _disks(dom, name, defaults, where):
             if not path.startswith('/'):
                 path = '%s/%s' % (defaults.get('image_dir', '/var/lib/xen/images').rstrip('/'), path)
             entry['target'] = path
+        elif kind == 'drbd':
+            # the DRBD resource (made with xenops.xen.xen_drbd on the hosts that may run the domain)
+            entry['target'] = to_text(disk.get('resource') or '%s-%s' % (name, function))
+            if not re.match(r'^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$', entry['target']):
+                raise PlanError('%s: %r is not a DRBD resource name' % (dwhere, entry['target']))
         else:
             if not disk.get('target'):
                 raise PlanError('%s: a phy disk needs target (a block device of the host)' % dwhere)
             entry['target'] = disk['target']
-        if kind != 'phy':
+        if kind not in ('phy', 'drbd'):
             if disk.get('size') in (None, ''):
                 if dom.get('state') != 'absent':
                     raise PlanError('%s (%s): size is missing' % (dwhere, entry['target']))
@@ -294,8 +301,8 @@ def domain_plan(domains, defaults=None, subnet=None, reserved=None, method='name
             'type': _choice(dom.get('type') or defaults.get('type') or 'pv', TYPES, where + ': type'),
             'memory': _int(dom.get('memory', defaults.get('memory', 256)), where + ': memory'),
             'vcpus': _int(dom.get('vcpus', defaults.get('vcpus', 1)), where + ': vcpus'),
-            'disks': [{'target': d['target'], 'vdev': d['vdev'], 'access': d['access'], 'format': 'raw'}
-                      for d in disks],
+            'disks': [dict({'target': d['target'], 'vdev': d['vdev'], 'access': d['access'], 'format': 'raw'},
+                           **({'script': DRBD_SCRIPT} if d['kind'] == 'drbd' else {})) for d in disks],
             'vifs': [spec for spec, net in vifs],
             'autostart': _bool(dom.get('autostart', defaults.get('autostart', True)), where + ': autostart'),
             'restart': _choice(dom.get('restart') or defaults.get('restart') or 'never', RESTART_POLICIES, where + ': restart'),
@@ -342,9 +349,9 @@ def domain_plan(domains, defaults=None, subnet=None, reserved=None, method='name
         if root is None:
             raise PlanError("%s: an OS is installed on the root disk, but the domain has no disks (or set os: none)"
                             % where)
-        if root['kind'] == 'phy':
-            raise PlanError('%s: the root disk %s is a phy disk, which is never installed into; set os: none'
-                            % (where, root['target']))
+        if root['kind'] in ('phy', 'drbd'):
+            raise PlanError('%s: the root disk %s is a %s disk, which is never installed into; set os: none'
+                            % (where, root['target'], root['kind']))
         if root['fstype'] not in ROOT_FSTYPES:
             raise PlanError('%s: the root disk needs fstype ext4 or xfs to install an OS on it, not %s'
                             % (where, root['fstype']))

@@ -60,11 +60,39 @@ def local_disks(domain):
             if not d.get('shared') and (d.get('script') or '').split('/')[-1] not in REPLICATED_SCRIPTS and d.get('target')]
 
 
+def drbd_resources(domain):
+    """The DRBD resources of a domain's disks (the targets of its ``block-drbd`` disks)."""
+    return [d['target'] for d in domain.get('disks') or []
+            if (d.get('script') or '').split('/')[-1] in REPLICATED_SCRIPTS and d.get('target')]
+
+
+def _drbd_problems(domain, source, target):
+    """A DRBD disk moves live only to a host where its resource is Connected (to the source) and UpToDate.
+
+    ``target['drbd']`` is what xen_info reports (None: not known, no check).
+    """
+    known = target.get('drbd')
+    if known is None:
+        if drbd_resources(domain) and 'drbd' in target:
+            return ['%s has no DRBD set up, so it cannot open %s' % (target['name'], ', '.join(drbd_resources(domain)))]
+        return []
+    problems = []
+    for name in drbd_resources(domain):
+        state = known.get(name)
+        if state is None:
+            problems.append('%s has no DRBD resource %s' % (target['name'], name))
+        elif state.get('connection') != 'Connected' or state.get('disk') != 'UpToDate':
+            problems.append('DRBD resource %s on %s is %s and %s, not Connected and UpToDate'
+                            % (name, target['name'], state.get('connection'), state.get('disk') or 'without a disk'))
+    return problems
+
+
 def plan_move(domain, source, target, allow_cold=False):
     """The :class:`Move` of ``domain`` (name, memory, disks, bridges) from host ``source`` to host ``target``.
 
     A host is a dict: ``name``, ``xen_version``, ``free_mib``, ``bridges`` (names), ``domains`` (names
-    it runs) and ``virt_caps`` (``xl info``'s, or None when not known).  Raises :class:`MoveError` naming every reason the move cannot happen.
+    it runs), ``virt_caps`` (``xl info``'s, or None when not known) and ``drbd`` (xen_info's DRBD resources;
+    None: no DRBD there; no key: not known).  Raises :class:`MoveError` naming every reason the move cannot happen.
     """
     name = domain['name']
     error = domain_name_error(name)
@@ -88,6 +116,7 @@ def plan_move(domain, source, target, allow_cold=False):
     memory = domain['memory']
     if int(target.get('free_mib') or 0) < memory:
         problems.append('%s has %d MiB free, %s needs %d MiB' % (target['name'], int(target.get('free_mib') or 0), name, memory))
+    problems += _drbd_problems(domain, source, target)
     notes = []
     method = LIVE
     local = local_disks(domain)

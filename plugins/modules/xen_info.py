@@ -102,6 +102,14 @@ host:
       type: list
       elements: str
       sample: [xenbr0, xenbr1]
+    drbd:
+      description:
+        - The DRBD resources of the host (its C(/etc/drbd.d/*.res) files, see M(xenops.xen.xen_drbd)) with the state
+          of each in C(/proc/drbd); V(null) when DRBD is not set up on the host.
+        - A domain with a C(drbd:) disk moves live only to a host where its resource is C(Connected) and C(UpToDate).
+      type: dict
+      sample: {"c2-data": {"minor": 0, "connection": "Connected", "role": "Secondary", "disk": "UpToDate",
+                           "peer_disk": "UpToDate"}}
     info:
       description: "Every C(key : value) line of C(xl info), values as strings."
       type: dict
@@ -259,6 +267,7 @@ domains:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.xenops.xen.plugins.module_utils._drbd import DrbdError, host_resources
 from ansible_collections.xenops.xen.plugins.module_utils._plan import failure_result
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError, CommandRunner
 from ansible_collections.xenops.xen.plugins.module_utils._xl import Toolstack, host_bridges
@@ -274,7 +283,8 @@ def main():
         state = xl.state()
         host = xl.info()
         host['bridges'] = host_bridges()
-    except CommandError as exc:
+        host['drbd'] = host_resources()
+    except (CommandError, DrbdError) as exc:
         module.fail_json(**failure_result(exc))
     guests = state['domains']
     name = module.params['name']

@@ -12,7 +12,8 @@ The tests run in order and build on each other (one fleet, several steps):
 place three domains, move one live by editing the inventory (check mode first; downtime measured with a
 ping every 0.05 s from lab1), re-run with no change, refuse a move to a host without the bridge and a
 PV domain, recover from a migration that fails on the target, move a domain with a 1 GiB volume cold,
-drain lab1, drain lab2 (four domains), then a rolling upgrade of lab2 (trial boot into Xen, domains back).
+drain lab1, drain lab2 (four domains), then a rolling upgrade of lab2 (trial boot into Xen, domains back),
+and last a domain whose disk DRBD replicates between the hosts (xen_lv + xen_drbd on both) moves live both ways.
 Run with ``make lab-fleet``.
 """
 
@@ -32,7 +33,7 @@ LAB1 = labkit.Lab(RUN_DIR, "lab1")
 LAB2 = labkit.Lab(RUN_DIR, "lab2")
 HOSTS = {"lab1": LAB1, "lab2": LAB2}
 SHARED = {"lab1": "10.99.0.11", "lab2": "10.99.0.12"}
-ADDRESS = {"f1": "10.99.0.51", "f2": "10.99.0.52", "f3": "10.99.0.53", "c1": "10.99.0.54"}
+ADDRESS = {"f1": "10.99.0.51", "f2": "10.99.0.52", "f3": "10.99.0.53", "c1": "10.99.0.54", "c2": "10.99.0.55"}
 # c1 has a disk of its own on LVM: it moves cold
 C1_DATA = "/dev/vg_xen/c1-data"
 MIGRATE_KEY = "/root/.ssh/xenops_migrate_ed25519"
@@ -47,6 +48,9 @@ def domain(name):
              "vifs": [{"bridge": "xenbr0"}]}
     if name == "c1":
         entry["disks"] = [{"function": "data", "size": "1G", "fstype": "none", "vdev": "xvda"}]
+    if name == "c2":
+        # replicated between lab1 and lab2 with DRBD (xenops.xen.xen_drbd): it moves live
+        entry["disks"] = [{"type": "drbd", "function": "data", "vdev": "xvda"}]
     return entry
 
 
@@ -374,3 +378,99 @@ def test_rolling_upgrade_of_lab2(fleet):
     # the Xen entry is the saved default again after the checked boot
     saved = must(LAB2.ssh("grub-editenv list"), "grub env of lab2")
     assert "next_entry=" not in saved.replace("next_entry=\n", ""), saved
+
+
+DRBD_PLAY = """
+- name: The volume of c2's data disk on both hosts, replicated with DRBD over the shared lab network
+  hosts: xen_hosts
+  become: true
+  gather_facts: false
+  tasks:
+    - name: Volume c2-data
+      xenops.xen.xen_lv:
+        vg: vg_xen
+        name: c2-data
+        size: 64M
+        fstype: none
+    - name: DRBD resource c2-data
+      xenops.xen.xen_drbd:
+        name: c2-data
+        disk: /dev/vg_xen/c2-data
+        minor: 0
+        port: 7790
+        hosts:
+          - {name: lab1, address: 10.99.0.11}
+          - {name: lab2, address: 10.99.0.12}
+"""
+MARKER = "xenops-drbd-marker-0123456789"
+
+
+def proc_drbd(host):
+    return must(HOSTS[host].ssh("cat /proc/drbd"), "/proc/drbd of " + host)
+
+
+def test_drbd_domain_moves_live_both_ways(fleet):
+    capture = os.path.join(RUN_DIR, "capture")
+    os.makedirs(capture, exist_ok=True)
+    t0 = time.time()
+    for lab in HOSTS.values():
+        lab.must("DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends drbd-utils "
+                 ">/tmp/drbd-utils.log 2>&1 || { tail -20 /tmp/drbd-utils.log; exit 1; }", timeout=1800)
+    print("\ndrbd-utils installed on both hosts: %.0f s" % (time.time() - t0))
+    play = os.path.join(fleet.tmp, "drbd.yml")
+    with open(play, "w") as fh:
+        fh.write(DRBD_PLAY)
+    # check mode: the plan, and nothing on either host
+    rc, out = LAB1.playbook(fleet.connection, play, "-i", fleet.vars_dir, "--check", "--diff")
+    assert rc == 0, out[-5000:]
+    for lab in HOSTS.values():
+        assert lab.ssh("test -e /etc/drbd.d/c2-data.res")[0] != 0
+    t0 = time.time()
+    rc, out = LAB1.playbook(fleet.connection, play, "-i", fleet.vars_dir, "-v")
+    print("LV and DRBD resource on both hosts: %.0f s" % (time.time() - t0))
+    assert rc == 0, out[-5000:]
+    for host in HOSTS:
+        text = proc_drbd(host)
+        with open(os.path.join(capture, "%s_proc_drbd_new.txt" % host), "w") as fh:
+            fh.write(text)
+        assert re.search(r"^ 0: cs:Connected ro:Secondary/Secondary ds:UpToDate/UpToDate", text, re.M), text
+    rc, out = LAB1.playbook(fleet.connection, play, "-i", fleet.vars_dir)
+    assert rc == 0, out[-5000:]
+    assert {h: r["changed"] for h, r in fleet.recaps(out).items()} == {"lab1": 0, "lab2": 0}, out[-3000:]
+    # something only replication can carry: written through lab1's /dev/drbd0 before c2 starts
+    must(LAB1.ssh("drbdadm primary c2-data && printf %s | dd of=/dev/drbd0 bs=512 conv=sync status=none && sync && "
+                  "drbdadm secondary c2-data" % MARKER), "marker into c2-data on lab1")
+    fleet.place(lab1=fleet.domains["lab1"] + ["c2"], lab2=fleet.domains["lab2"])
+    rc, out, seconds = fleet.playbook("domains.yml")
+    assert rc == 0, out[-5000:]
+    assert "c2" in running("lab1")
+    assert wait_answers("lab1", "c2")
+    text = proc_drbd("lab1")
+    with open(os.path.join(capture, "lab1_proc_drbd_primary.txt"), "w") as fh:
+        fh.write(text)
+    assert re.search(r"^ 0: cs:Connected ro:Primary/Secondary ds:UpToDate/UpToDate", text, re.M), text
+    boot = http("lab1", "c2")[1]
+    fleet.place(lab1=[n for n in fleet.domains["lab1"] if n != "c2"], lab2=fleet.domains["lab2"] + ["c2"])
+    rc, out, seconds = fleet.playbook("domains.yml")
+    assert rc == 0, out[-5000:]
+    moved = re.search(r"c2 moved live in seconds: ([0-9.]+)", out)
+    assert moved, out[-3000:]
+    print("live move of c2 (DRBD disk) lab1 -> lab2: playbook %.0f s, xl migrate %s s" % (seconds, moved.group(1)))
+    assert "c2" in running("lab2") and "c2" not in running("lab1")
+    assert http("lab1", "c2")[1] == boot, "a live move keeps the domain running"
+    after = {h: proc_drbd(h) for h in HOSTS}
+    assert re.search(r"^ 0: cs:Connected ro:Primary/Secondary", after["lab2"], re.M), after
+    assert re.search(r"^ 0: cs:Connected ro:Secondary/Primary", after["lab1"], re.M), after
+    assert must(LAB2.ssh("head -c %d /dev/drbd0" % len(MARKER)), "marker on lab2") == MARKER
+    assert files("lab2", "c2") == (True, True) and files("lab1", "c2") == (False, False)
+    # and back, then a run that changes nothing
+    fleet.place(lab1=fleet.domains["lab1"] + ["c2"], lab2=[n for n in fleet.domains["lab2"] if n != "c2"])
+    rc, out, seconds = fleet.playbook("domains.yml")
+    assert rc == 0, out[-5000:]
+    back = re.search(r"c2 moved live in seconds: ([0-9.]+)", out)
+    assert back and "c2" in running("lab1"), out[-3000:]
+    print("live move of c2 back to lab1: playbook %.0f s, xl migrate %s s" % (seconds, back.group(1)))
+    assert http("lab1", "c2")[1] == boot
+    rc, out, seconds = fleet.playbook("domains.yml")
+    assert rc == 0, out[-5000:]
+    assert {h: r["changed"] for h, r in fleet.recaps(out).items()} == {"lab1": 0, "lab2": 0}, out[-3000:]

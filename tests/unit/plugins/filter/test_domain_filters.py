@@ -187,6 +187,16 @@ def test_absent_domain_and_purge():
     assert out['volumes'] == [] and out['roots'] == [] and out['fleet'] == []
 
 
+def test_drbd_disk_is_opened_through_block_drbd_and_made_by_nobody_here():
+    out = plan([{'name': 'c2', 'os': 'none', 'disks': [{'type': 'drbd', 'function': 'data', 'vdev': 'xvda'},
+                                                       {'type': 'drbd', 'resource': 'shared-r1', 'access': 'r'}]}])
+    assert out['domains'][0]['disks'] == [
+        {'target': 'c2-data', 'vdev': 'xvda', 'access': 'w', 'format': 'raw', 'script': 'block-drbd'},
+        {'target': 'shared-r1', 'vdev': 'xvdb', 'access': 'r', 'format': 'raw', 'script': 'block-drbd'}]
+    # no volume, no image, no system: the resource comes from xenops.xen.xen_drbd
+    assert out['volumes'] == [] and out['images'] == [] and out['roots'] == []
+
+
 def test_bootloader_domain_has_no_kernel():
     out = plan([{'name': 'g', 'bootloader': 'pygrub', 'os': 'none'}])
     dom = out['domains'][0]
@@ -211,6 +221,11 @@ def test_empty_ramdisk_and_extra_are_left_out():
     ([{'name': 'a', 'disks': [{'type': 'phy'}]}], 'a phy disk needs target'),
     ([{'name': 'a', 'disks': [{'type': 'phy', 'target': '/dev/sdc'}]}], 'is a phy disk, which is never installed'),
     ([{'name': 'a', 'disks': [{'size': '1G', 'fstype': 'swap'}]}], 'needs fstype ext4 or xfs'),
+    ([{'name': 'a', 'disks': [{'type': 'drbd'}]}], 'is a drbd disk, which is never installed'),
+    ([{'name': 'a', 'os': 'none', 'disks': [{'type': 'drbd', 'resource': 'bad name'}]}], 'not a DRBD resource name'),
+    ([{'name': 'a', 'os': 'none', 'disks': [{'type': 'drbd'}]},
+      {'name': 'b', 'os': 'none', 'disks': [{'type': 'drbd', 'resource': 'a-root'}]}],
+     'domain b: disk a-root is also a disk of domain a'),
     ([{'name': 'a', 'disks': []}], 'has no disks'),
     ([{'name': 'a', 'os': {'distribution': 'fedora', 'suite': '40'}}], 'only debian'),
     ([{'name': 'a', 'os': 'bookworm'}], 'os must be a dict'),

@@ -89,3 +89,36 @@ def test_xen_version_parsing():
     assert xen_version('4.17.5-pre') == (4, 17)
     with pytest.raises(MoveError, match="cannot read the Xen version 'unknown'"):
         xen_version('unknown')
+
+
+DRBD_DISK = {'target': 'c2-data', 'script': 'block-drbd', 'vdev': 'xvda'}
+
+
+def drbd_state(connection='Connected', disk='UpToDate'):
+    return {'minor': 0, 'connection': connection, 'role': 'Secondary', 'disk': disk, 'peer_disk': 'UpToDate'}
+
+
+def test_drbd_disk_moves_live_to_a_host_where_its_resource_is_connected_and_up_to_date():
+    target = dict(host('lab2'), drbd={'c2-data': drbd_state()})
+    assert plan_move(web(disks=[DRBD_DISK]), A, target).method == LIVE
+
+
+@pytest.mark.parametrize('drbd, words', [
+    (None, 'lab2 has no DRBD set up, so it cannot open c2-data'),
+    ({}, 'lab2 has no DRBD resource c2-data'),
+    ({'c2-data': drbd_state(connection='WFConnection', disk='UpToDate')},
+     'DRBD resource c2-data on lab2 is WFConnection and UpToDate, not Connected and UpToDate'),
+    ({'c2-data': drbd_state(disk='Inconsistent')},
+     'DRBD resource c2-data on lab2 is Connected and Inconsistent, not Connected and UpToDate'),
+    ({'c2-data': drbd_state(connection='Unconfigured', disk='')},
+     'DRBD resource c2-data on lab2 is Unconfigured and without a disk, not Connected and UpToDate'),
+])
+def test_drbd_disk_is_refused_where_the_target_cannot_open_it(drbd, words):
+    with pytest.raises(MoveError) as exc:
+        plan_move(web(disks=[DRBD_DISK]), A, dict(host('lab2'), drbd=drbd))
+    assert words in str(exc.value)
+
+
+def test_drbd_state_not_known_is_not_checked():
+    """Facts without a drbd key (what an older xen_info returned): the move is planned as before."""
+    assert plan_move(web(disks=[DRBD_DISK]), A, host('lab2')).method == LIVE
