@@ -4,7 +4,8 @@
 #   make lab-e2e     molecule default scenario: site.yml end to end on a fresh lab host
 #   make unit        unit tests only
 #   make lint        ansible-lint (production profile), ansible-test sanity, galaxy-importer on the built tarball,
-#                    the example inventory for real hosts (--graph, site.yml --syntax-check)
+#                    the example inventory for real hosts (--graph, site.yml --syntax-check), the execution
+#                    environment's build context (ansible-builder create)
 #   make lab-source  Xen built from source by roles/hypervisor on a lab host (~80 min under TCG)
 #   make lab-kernel  a kernel built from source by roles/kernel, booted as a domU on the lab
 #   make lab-faults  fault tests on the lab (broken Xen command line, cut-off bridge change)
@@ -22,7 +23,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PYTHONPATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: test unit lint ansible-lint sanity importer example lab-test lab-smoke lab-e2e lab-faults lab-fleet lab-source lab-kernel molecule-% demo venv collection clean
+.PHONY: test unit lint ansible-lint sanity importer example ee lab-test lab-smoke lab-e2e lab-faults lab-fleet lab-source lab-kernel molecule-% demo venv collection clean
 
 test: lint unit lab-test
 
@@ -69,7 +70,16 @@ example: venv collection
 	$(BIN)/ansible-inventory -i playbooks/inventory/example --graph
 	$(BIN)/ansible-playbook -i playbooks/inventory/example --syntax-check playbooks/site.yml
 
-lint: ansible-lint sanity importer example
+# the execution environment's build context (ansible-builder needs no container engine for it), and the
+# Python and system needs it finds in the collection (meta/execution-environment.yml)
+ee: venv collection
+	rm -rf $(BUILD) && $(BIN)/ansible-galaxy collection build --output-path $(BUILD) .
+	rm -rf .tmp/ee && $(BIN)/ansible-builder create -f execution-environment/execution-environment.yml -c .tmp/ee
+	grep -q 'xenops-xen-.*tar.gz' .tmp/ee/_build/requirements.yml && test -f .tmp/ee/_build/configs/ansible.cfg
+	$(BIN)/ansible-builder introspect --sanitize $(COLLECTIONS) | tee .tmp/ee/introspect.txt
+	grep -q "netaddr.*from collection xenops.xen" .tmp/ee/introspect.txt
+
+lint: ansible-lint sanity importer example ee
 
 # The two lab suites run at the same time, each on its own lab VM; each one's output
 # is printed when it ends.

@@ -229,3 +229,19 @@ def test_every_plugin_has_a_changelog_fragment():
     assert len(names) > 10
     missing = [n for n in names if not re.search(r'(^|\n)\s+- ([^-\n]* and )?%s\b' % re.escape(n), text)]
     assert missing == []
+
+
+def test_execution_environment_installs_the_tarball_of_this_version():
+    """execution-environment.yml names the tarball `ansible-galaxy collection build` makes of galaxy.yml's version."""
+    with open(os.path.join(ROOT, 'execution-environment', 'execution-environment.yml')) as f:
+        ee = yaml.safe_load(f)
+    tarball = 'xenops-xen-%s.tar.gz' % _galaxy_version()
+    assert ee['version'] == 3
+    assert [c['name'] for c in ee['dependencies']['galaxy']['collections']] == ['/build/collections/' + tarball]
+    assert ee['additional_build_files'][0]['src'].endswith('/' + tarball)
+    with open(os.path.join(ROOT, 'meta', 'execution-environment.yml')) as f:
+        meta = yaml.safe_load(f)
+    for key, name in (('python', 'requirements.txt'), ('system', 'bindep.txt')):
+        assert meta['dependencies'][key] == name and os.path.exists(os.path.join(ROOT, name))
+    with open(os.path.join(ROOT, 'requirements.txt')) as f:
+        assert [line.split('>')[0] for line in f if line.strip() and not line.startswith('#')] == ['netaddr']
