@@ -97,6 +97,8 @@ def _disk_facts(disk):
         'access': 'rw' if disk.get('readwrite') else 'ro',
         'backend': disk.get('backend'),
         'cdrom': bool(disk.get('is_cdrom')),
+        # the hotplug script that opens the target (block-drbd for a DRBD resource); None: the default block script
+        'script': disk.get('script'),
     }
 
 

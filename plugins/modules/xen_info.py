@@ -143,7 +143,7 @@ domains:
       cmdline: console=hvc0 quiet
       bootloader: null
       disks:
-        - {target: /dev/vg_xen/news-root, vdev: xvda, format: raw, access: rw, backend: null, cdrom: false}
+        - {target: /dev/vg_xen/news-root, vdev: xvda, format: raw, access: rw, backend: null, cdrom: false, script: null}
       vifs:
         - {devid: 0, mac: "00:16:3e:00:00:01", bridge: xenbr0, ip: null, vifname: null, model: null, backend: null,
            script: null}
@@ -228,6 +228,9 @@ domains:
         cdrom:
           description: Whether it is a CD-ROM.
           type: bool
+        script:
+          description: Hotplug script that opens the target (V(block-drbd) for a DRBD resource), or V(null).
+          type: str
     vifs:
       description: Virtual network interfaces, as configured (V(null) where not set).
       type: list

@@ -51,9 +51,9 @@ NEWS = {
     'bootloader': None,
     'disks': [
         {'target': '/dev/vg_xen/news-root', 'vdev': 'xvda', 'format': 'raw', 'access': 'rw',
-         'backend': None, 'cdrom': False},
+         'backend': None, 'cdrom': False, 'script': None},
         {'target': '/dev/vg_xen/news-swap', 'vdev': 'xvdb', 'format': 'raw', 'access': 'rw',
-         'backend': None, 'cdrom': False},
+         'backend': None, 'cdrom': False, 'script': None},
     ],
     'vifs': [
         {'devid': 0, 'mac': '00:16:3e:00:00:01', 'bridge': 'xenbr0', 'ip': None, 'vifname': None,
@@ -91,7 +91,7 @@ def test_config_facts_pvh_domain():
         'web', 4, 'pvh', 96, 96, 1, 1)
     assert web['kernel'] == '/var/lib/xenops-lab/vmlinux'
     assert web['disks'] == [{'target': '/dev/vg_xen/web-root', 'vdev': 'xvda', 'format': 'raw', 'access': 'rw',
-                             'backend': None, 'cdrom': False}]
+                             'backend': None, 'cdrom': False, 'script': None}]
     assert [v['mac'] for v in web['vifs']] == ['00:16:3e:00:00:02']
 
 
@@ -132,7 +132,7 @@ def test_config_facts_defaults_left_out_by_libxl():
         None, None, None, None, None)
     assert (facts['kernel'], facts['ramdisk'], facts['cmdline'], facts['bootloader']) == ('/k', '/r', 'ro', 'pygrub')
     assert facts['disks'] == [{'target': '/srv/cd.iso', 'vdev': 'xvdc', 'format': None, 'access': 'ro',
-                               'backend': None, 'cdrom': True}]
+                               'backend': None, 'cdrom': True, 'script': None}]
     assert facts['vifs'] == [{'devid': None, 'mac': None, 'bridge': None, 'ip': '10.0.0.5', 'vifname': 'vif-mini',
                               'model': 'e1000', 'backend': 'netdom', 'script': None}]
     assert facts['on_crash'] == 'coredump-restart'
