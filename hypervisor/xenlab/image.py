@@ -156,11 +156,31 @@ echo "xenops-lab firstboot: installing grub"
 grub-install --target=i386-pc /dev/sda
 update-grub
 apt-get clean
+# every host made from the image is a machine of its own: it gets its own machine-id (an empty
+# file: systemd makes one at the next boot, which is not a "first boot") and SSH host keys
+# (xenops-lab-hostkeys.service)
+rm -f /etc/ssh/ssh_host_*
+: > /etc/machine-id
+rm -f /var/lib/dbus/machine-id
 mkdir -p /var/lib/xenops-lab
 touch /var/lib/xenops-lab/firstboot-done
 sync
 echo "%s"
 """ % FIRSTBOOT_MARKER)
+    files["/etc/systemd/system/xenops-lab-hostkeys.service"] = (0o644, """[Unit]
+Description=SSH host keys of this lab host, made at its first boot
+ConditionPathExists=/var/lib/xenops-lab/firstboot-done
+ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key
+Before=ssh.service
+
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/ssh-keygen -A
+RemainAfterExit=yes
+
+[Install]
+WantedBy=multi-user.target
+""")
     files["/etc/systemd/system/xenops-lab-firstboot.service"] = (0o644, """[Unit]
 Description=Install the boot loader of the lab base image
 ConditionPathExists=!/var/lib/xenops-lab/firstboot-done
@@ -185,6 +205,7 @@ ENABLE_UNITS = {
     # unit: target.wants directory
     "xenops-lab-hostname.service": "sysinit.target.wants",
     "xenops-lab-firstboot.service": "multi-user.target.wants",
+    "xenops-lab-hostkeys.service": "multi-user.target.wants",
 }
 SYSTEM_UNITS = {
     "systemd-networkd.service": "multi-user.target.wants",

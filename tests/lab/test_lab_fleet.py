@@ -183,6 +183,16 @@ def fleet(tmp_path_factory):
     LAB1.lab("down")
 
 
+def test_the_two_hosts_are_distinct_machines(fleet):
+    """Each lab host made its own machine-id and SSH host keys at its first boot (the image carries none)."""
+    ids = {h: must(HOSTS[h].ssh("cat /etc/machine-id"), "machine-id of " + h).strip() for h in HOSTS}
+    keys = {h: must(HOSTS[h].ssh("ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub"), "host key of " + h).split()[1]
+            for h in HOSTS}
+    print("\nmachine-id: %s; ed25519 host keys: %s" % (ids, keys))
+    assert all(re.match(r"^[0-9a-f]{32}$", i) for i in ids.values()), ids
+    assert ids["lab1"] != ids["lab2"] and keys["lab1"] != keys["lab2"]
+
+
 def test_place_three_domains_on_two_hosts(fleet):
     fleet.place(lab1=["f1", "f2"], lab2=["f3"])
     rc, out, seconds = fleet.playbook("site.yml", "--tags", "storage,network,fleet,domains")
