@@ -143,7 +143,9 @@ def test_domains_are_ansible_hosts_reached_through_dom0():
     assert proc.returncode == 0, proc.stderr
     assert '|--web' in proc.stdout and '|--mail' in proc.stdout
     # 192.0.2.0/24 and 198.51.100.0/24 are bridges inside lab1: only the jump through lab1 reaches them
-    proc = _ansible('ansible', 'xen_domus', '-m', 'ansible.builtin.raw', '-a', 'cat /etc/hostname', '-o',
+    # -T: under emulation the domain's sshd sends its banner only after it has started a child for the
+    # connection, which took longer than ansible's default 10 s ("timed out during banner exchange")
+    proc = _ansible('ansible', 'xen_domus', '-m', 'ansible.builtin.raw', '-a', 'cat /etc/hostname', '-o', '-T', '120',
                     '--private-key', key, '--ssh-common-args=-o UserKnownHostsFile=/dev/null')
     assert proc.returncode == 0, proc.stdout + proc.stderr
     # the oneline callback: "web | CHANGED | rc=0 | (stdout) web\\r\\n (stderr) ..." (newlines written as \\n)
