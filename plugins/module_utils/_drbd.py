@@ -331,8 +331,9 @@ HANDLERS = {
     MODPROBE: lambda d, a: d.runner.run(['modprobe', 'drbd']),
     WRITE: lambda d, a: d.files.write(a.path, a.content, mode=0o600),
     ADJUST: lambda d, a: d.runner.run(['drbdadm', 'adjust', a.name]),
-    CREATE_MD: lambda d, a: d.runner.run(['drbdadm', '--', '--force', 'create-md', a.name] if a.force
-                                         else ['drbdadm', 'create-md', a.name], data='yes\n'),
+    # --force: drbdmeta asks before it writes over any bytes in the metadata area ("Found some data"), and
+    # refuses without a terminal; what may be overwritten was decided above (blkid found nothing, or force)
+    CREATE_MD: lambda d, a: d.runner.run(['drbdadm', '--', '--force', 'create-md', a.name]),
     UP: lambda d, a: d.runner.run(['drbdadm', 'up', a.name]),
     WAIT: lambda d, a: d.wait(a),
     INITIAL: lambda d, a: d.initial(a),

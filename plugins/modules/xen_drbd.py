@@ -24,7 +24,8 @@ description:
   - A new resource is synchronised once, on the first host of O(hosts), and only while both sides are
     C(Inconsistent) (a resource that never held data); see O(initial_sync).
   - Never loses data - metadata is not created on a device that holds a file system or anything else C(blkid)
-    recognises unless O(force=true); a resource that is Primary on this host (a domain uses it) is never taken down;
+    recognises unless O(force=true) (bytes an earlier volume left in the last MiBs of a new LV, which C(drbdmeta)
+    warns about, are overwritten); a resource that is Primary on this host (a domain uses it) is never taken down;
     O(state=absent) leaves the metadata and the volume.
   - Manages the DRBD 8.4 that Debian's kernels carry; a DRBD 9 kernel module is refused.
 requirements:

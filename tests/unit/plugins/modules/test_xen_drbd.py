@@ -48,7 +48,7 @@ def test_new_resource_on_the_first_host(host):
     result, failed, _seen = run_module(xen_drbd.main, host['args'], calls=[
         blkid(host['disk']),
         Call(['modprobe', 'drbd']),
-        Call(['drbdadm', 'create-md', 'c2-data'], data='yes\n'),
+        Call(['drbdadm', '--', '--force', 'create-md', 'c2-data']),
         Call(['drbdadm', 'up', 'c2-data']),
         Call(['drbdadm', '--', '--clear-bitmap', 'new-current-uuid', 'c2-data'])], diff=True)
     assert failed is False, result
@@ -63,7 +63,7 @@ def test_new_resource_on_the_second_host(host):
     host['proc'] = [LOADED, UNSYNCED]
     result, failed, _seen = run_module(xen_drbd.main, host['args'], calls=[
         blkid(host['disk']),
-        Call(['drbdadm', 'create-md', 'c2-data'], data='yes\n'),
+        Call(['drbdadm', '--', '--force', 'create-md', 'c2-data']),
         Call(['drbdadm', 'up', 'c2-data'])])
     assert failed is False, result
     assert result['actions'][-1] == 'bring resource c2-data up (/dev/drbd0)'
@@ -93,7 +93,7 @@ def test_peer_that_never_connects_fails_with_what_to_do(host, monkeypatch):
     host['args']['wait'] = 0
     result, failed, _seen = run_module(xen_drbd.main, host['args'], calls=[
         blkid(host['disk']),
-        Call(['drbdadm', 'create-md', 'c2-data'], data='yes\n'),
+        Call(['drbdadm', '--', '--force', 'create-md', 'c2-data']),
         Call(['drbdadm', 'up', 'c2-data'])])
     assert failed is True
     assert 'did not connect within 0 s (state WFConnection)' in result['msg']
