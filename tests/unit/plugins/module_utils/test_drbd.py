@@ -183,3 +183,11 @@ def test_host_resources_none_without_drbd(tmp_path):
     (tmp_path / 'd').mkdir()
     (tmp_path / 'd' / 'c2-data.res').write_text(render('c2-data', 0, '/dev/vg_xen/c2-data', HOSTS, 7790))
     assert _drbd.host_resources(str(tmp_path / 'd'), str(tmp_path / 'proc'))['c2-data']['minor'] == 0
+
+
+def test_proc_drbd_while_a_domain_runs_here():
+    state = parse_proc_drbd(fixture('lab1_proc_drbd_primary.txt'))[2][0]
+    assert (state.role, state.peer_role, state.dstate) == ('Primary', 'Secondary', 'UpToDate')
+    text = render('c2-data', 0, '/dev/vg_xen/c2-data', HOSTS, 7790)
+    with pytest.raises(DrbdError, match='Primary on this host'):
+        plan({'name': 'c2-data', 'state': 'absent'}, 'lab1', text, fixture('lab1_proc_drbd_primary.txt'), None)
