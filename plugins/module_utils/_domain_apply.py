@@ -31,6 +31,7 @@ from ansible_collections.xenops.xen.plugins.module_utils._domain_plan import (
     CREATE, DESTROY, LINK_AUTOSTART, MEM_SET, PAUSE, REMOVE_CONFIG, RESTART, RUNTIME_ACTIONS, SHUTDOWN, UNLINK_AUTOSTART,
     UNPAUSE, VCPU_SET, WRITE_CONFIG, Current, apply_order, check_unique_macs, plan_domain)
 from ansible_collections.xenops.xen.plugins.module_utils._domain_spec import DomainError, desired_domains
+from ansible_collections.xenops.xen.plugins.module_utils._files import write_new
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError
 from ansible_collections.xenops.xen.plugins.module_utils._xl import ShutdownTimeout
 
@@ -138,13 +139,7 @@ class Executor(object):
 
     def _write_config(self, d, plan, action):
         tmp = d.tmp_path
-        if os.path.lexists(tmp):
-            os.remove(tmp)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        try:
-            os.write(fd, plan.after.encode('utf-8'))
-        finally:
-            os.close(fd)
+        write_new(tmp, plan.after, 0o644)
         try:
             self.toolstack.validate(tmp)
         except CommandError as exc:

@@ -26,6 +26,7 @@ import os
 import re
 
 from ansible_collections.xenops.xen.plugins.module_utils import _plan
+from ansible_collections.xenops.xen.plugins.module_utils._files import write_new
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError
 
 MODPROBE = 'modprobe'
@@ -280,13 +281,7 @@ class Files(object):
         if not os.path.isdir(directory):
             os.makedirs(directory, 0o755)
         tmp = path + '.xenops-tmp'
-        if os.path.lexists(tmp):
-            os.remove(tmp)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-        try:
-            os.write(fd, content.encode('utf-8'))
-        finally:
-            os.close(fd)
+        write_new(tmp, content, mode)
         self.atomic_move(tmp, path)
 
     @staticmethod
