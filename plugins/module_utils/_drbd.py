@@ -305,14 +305,14 @@ class Drbd(object):
     def wait(self, action):
         state = wait_connected(self.proc, action.minor, action.timeout, self.sleep, self.clock)
         if state is None or state.cstate != 'Connected':
-            raise CommandError(['drbdadm', 'cstate', action.name], 1, '', '', msg=(
+            raise DrbdError(
                 'resource %s is up here but its peer did not connect within %d s (state %s): run the task on both '
                 'hosts of the resource, and check that each reaches the other on the port'
-                % (action.name, action.timeout, state.cstate if state else 'unknown')))
+                % (action.name, action.timeout, state.cstate if state else 'unknown'))
         if state.dstate != 'Inconsistent' or state.peer_dstate != 'Inconsistent':
-            raise CommandError(['drbdadm', 'dstate', action.name], 1, '', '', msg=(
+            raise DrbdError(
                 'resource %s: the disks are %s/%s, not both Inconsistent; the initial synchronisation is only done on '
-                'a resource that never held data' % (action.name, state.dstate, state.peer_dstate)))
+                'a resource that never held data' % (action.name, state.dstate, state.peer_dstate))
 
     def initial(self, action):
         if action.mode == 'skip':
@@ -367,7 +367,7 @@ def converge(drbd, params, hostname, check_mode=False, diff=False):
                                 'xenops.xen.xen_lv, on both hosts)' % params['disk'])
     actions = plan(params, hostname, config_text, proc_text, signature)
     if not check_mode:
-        _plan.apply(actions, HANDLERS, (drbd,), errors=(CommandError, OSError))
+        _plan.apply(actions, HANDLERS, (drbd,), errors=(CommandError, OSError, DrbdError))
     minor = params.get('minor') if params.get('state', 'present') == 'present' else _minor_of(config_text)
     before = _state(config_text, proc_text, minor)
     after_proc = drbd.proc() if actions and not check_mode else proc_text

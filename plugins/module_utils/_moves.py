@@ -69,15 +69,17 @@ def drbd_resources(domain):
 def _drbd_problems(domain, source, target):
     """A DRBD disk moves live only to a host where its resource is Connected (to the source) and UpToDate.
 
-    ``target['drbd']`` is what xen_info reports (None: not known, no check).
+    ``target['drbd']`` is what xen_info reports (None: no DRBD set up there); a target without the key is not
+    known and not checked.
     """
-    known = target.get('drbd')
-    if known is None:
-        if drbd_resources(domain) and 'drbd' in target:
-            return ['%s has no DRBD set up, so it cannot open %s' % (target['name'], ', '.join(drbd_resources(domain)))]
+    names = drbd_resources(domain)
+    if not names or 'drbd' not in target:
         return []
+    known = target['drbd']
+    if known is None:
+        return ['%s has no DRBD set up, so it cannot open %s' % (target['name'], ', '.join(names))]
     problems = []
-    for name in drbd_resources(domain):
+    for name in names:
         state = known.get(name)
         if state is None:
             problems.append('%s has no DRBD resource %s' % (target['name'], name))

@@ -98,6 +98,8 @@ def test_peer_that_never_connects_fails_with_what_to_do(host, monkeypatch):
     assert failed is True
     assert 'did not connect within 0 s (state WFConnection)' in result['msg']
     assert result['changed'] is True and result['actions'][-1] == 'bring resource c2-data up (/dev/drbd0)'
+    # waiting runs no command: the failure names none
+    assert 'cmd' not in result and 'rc' not in result
 
 
 def test_a_backing_device_with_a_file_system_is_refused(host):
