@@ -23,7 +23,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PYTHONPATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: test unit lint ansible-lint sanity importer example ee lab-test lab-smoke lab-e2e lab-faults lab-fleet lab-source lab-kernel molecule-% demo venv collection clean
+.PHONY: test unit lint ansible-lint sanity tarball importer example ee lab-test lab-smoke lab-e2e lab-faults lab-fleet lab-source lab-kernel molecule-% demo venv collection clean
 
 test: lint unit lab-test
 
@@ -57,11 +57,14 @@ sanity: venv
 IMPORTER := $(CURDIR)/.tmp/importer
 BUILD := $(CURDIR)/.tmp/build
 
+# the collection tarball of this checkout (made once per make run; importer and ee read it)
+tarball: venv
+	rm -rf $(BUILD) && $(BIN)/ansible-galaxy collection build --output-path $(BUILD) .
+
 # Galaxy's own import checks on the tarball that ansible-galaxy builds (its own venv: it pins its tools)
-importer: venv
+importer: venv tarball
 	$(IMPORTER)/bin/python -c 'import galaxy_importer' 2>/dev/null || { $(PYTHON) -m venv $(IMPORTER) && \
 	  $(IMPORTER)/bin/python -m pip install -q galaxy-importer==0.4.44; }
-	rm -rf $(BUILD) && $(BIN)/ansible-galaxy collection build --output-path $(BUILD) .
 	cd $(BUILD) && GALAXY_IMPORTER_CONFIG=$(CURDIR)/tests/galaxy-importer.cfg PATH=$(IMPORTER)/bin:$$PATH \
 	  $(IMPORTER)/bin/python -m galaxy_importer.main xenops-xen-*.tar.gz
 
@@ -72,8 +75,7 @@ example: venv collection
 
 # the execution environment's build context (ansible-builder needs no container engine for it), and the
 # Python and system needs it finds in the collection (meta/execution-environment.yml)
-ee: venv collection
-	rm -rf $(BUILD) && $(BIN)/ansible-galaxy collection build --output-path $(BUILD) .
+ee: venv collection tarball
 	rm -rf .tmp/ee && $(BIN)/ansible-builder create -f execution-environment/execution-environment.yml -c .tmp/ee
 	grep -q 'xenops-xen-.*tar.gz' .tmp/ee/_build/requirements.yml && test -f .tmp/ee/_build/configs/ansible.cfg
 	$(BIN)/ansible-builder introspect --sanitize $(COLLECTIONS) | tee .tmp/ee/introspect.txt
