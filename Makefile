@@ -11,6 +11,8 @@
 #   make lab-faults  fault tests on the lab (broken Xen command line, cut-off bridge change)
 #   make lab-fleet   the fleet on two Xen lab hosts: placement, live moves, preflight, failed migration, drains
 #   make demo        boot the lab, run site.yml against it, show the running domUs
+#   make bench-fleet no-op re-run cost at fleet scale (hosts x domains, batch against loop; no lab: sshd hosts
+#                    on 127.0.0.1 with a stand-in for xl and LVM), a table for docs/BENCHMARKS.md
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -23,7 +25,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PYTHONPATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: test unit lint ansible-lint sanity tarball importer example ee lab-test lab-smoke lab-e2e lab-faults lab-fleet lab-source lab-kernel molecule-% demo venv collection clean
+.PHONY: test unit lint ansible-lint sanity tarball importer example ee lab-test lab-smoke lab-e2e lab-faults lab-fleet lab-source lab-kernel bench-fleet molecule-% demo venv collection clean
 
 test: lint unit lab-test
 
@@ -106,6 +108,11 @@ lab-faults: venv collection
 lab-fleet: venv collection
 	$(BIN)/python -m pytest -v -s -p no:cacheprovider tests/lab/test_lab_fleet.py; \
 	  rc=$$?; XENOPS_LAB_RUN_DIR=$(CURDIR)/.tmp/lab-fleet hypervisor/lab down; exit $$rc
+
+# no-op re-run cost of the domains play at fleet scale (a benchmark, not a test: BENCH_ARGS, e.g.
+# BENCH_ARGS='--hosts 1,10 --domains 1,50')
+bench-fleet: venv collection
+	cd tests/bench && $(BIN)/python fleet_noop.py $(BENCH_ARGS)
 
 # Xen built from source by roles/hypervisor on a lab host (slow under TCG: not in make test)
 lab-source: venv collection
