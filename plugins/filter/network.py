@@ -17,6 +17,8 @@ TEMPLATES = {
     'vlan.netdev': 'etc/systemd/network/05-xenops-vlan.netdev.j2',
     'vlan.network': 'etc/systemd/network/05-xenops-vlan.network.j2',
     'port.network': 'etc/systemd/network/05-xenops-port.network.j2',
+    'vxlan.netdev': 'etc/systemd/network/05-xenops-vxlan.netdev.j2',
+    'vxlan.network': 'etc/systemd/network/05-xenops-vxlan.network.j2',
     'ifupdown': 'etc/network/interfaces.d/xenops-bridge.j2',
 }
 
@@ -43,7 +45,15 @@ def network_files(bridges, backend, prefix, facts=None):
     files = []
     for bridge in bridges:
         name, uplink = bridge['name'], bridge.get('uplink')
+        vxlan = bridge.get('vxlan')
+        if vxlan and backend != NETWORKD:
+            raise AnsibleFilterError('bridge %s: a VXLAN port (a private LAN that spans hosts) needs network_backend '
+                                     '%s; with %s give the LAN no id (one host only)' % (name, NETWORKD, backend))
+        if vxlan and uplink is not None:
+            raise AnsibleFilterError('bridge %s has an uplink and a VXLAN port: a private LAN has no uplink' % name)
         port = '%s.%s' % (uplink, bridge['vlan']) if 'vlan' in bridge else (uplink or '')
+        if vxlan:
+            port = vxlan['name']
         mac = ''
         if uplink is not None and 'vlan' not in bridge and uplink not in names:
             mac = (facts.get(uplink.replace('-', '_')) or {}).get('macaddress') or ''
@@ -56,6 +66,9 @@ def network_files(bridges, backend, prefix, facts=None):
         if 'vlan' in bridge:
             files.append(_file(prefix + port + '.netdev', 'vlan.netdev', dev))
             files.append(_file(prefix + port + '.network', 'vlan.network', dev))
+        if vxlan:
+            files.append(_file(prefix + port + '.netdev', 'vxlan.netdev', dev))
+            files.append(_file(prefix + port + '.network', 'vxlan.network', dev))
     if backend == NETWORKD:
         # physical NICs: the uplink of a bridge and/or the raw device of VLANs
         nics = []
