@@ -8,6 +8,9 @@
 # xen-netfront (a module of Debian's kernel, copied in with what it depends on), gives
 # eth0 that address and answers HTTP on port 80: /cgi-bin/state prints its boot id and
 # its uptime in seconds (so a test can tell a domain that kept running from a new boot).
+# xenops_ip1=ADDRESS/PREFIX gives eth1 (a second vif) an address too.
+# SSH: with XENOPS_DOMU_AUTHORIZED_KEYS=FILE (and dropbear-bin installed) the domU also runs
+# dropbear on port 22 for root with FILE as its authorized keys (so Ansible can reach it).
 #   make-busybox-initramfs.sh [OUTPUT]   (default /var/lib/xenops-lab/busybox-initramfs.cpio.gz)
 set -eu
 OUT=${1:-/var/lib/xenops-lab/busybox-initramfs.cpio.gz}
@@ -18,7 +21,7 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/bin" "$work/sbin" "$work/proc" "$work/sys" "$work/dev" "$work/tmp" "$work/lib/modules" \
   "$work/www/cgi-bin"
 cp "$BUSYBOX" "$work/bin/busybox"
-for app in sh mount sleep echo cat cut ip insmod httpd; do ln -s busybox "$work/bin/$app"; done
+for app in sh mount sleep echo cat cut ip insmod httpd ping; do ln -s busybox "$work/bin/$app"; done
 # the dom0 kernel the domUs boot, and its network front-end with the modules it needs, in load order
 kernel=$(find /boot -maxdepth 1 -name 'vmlinuz-*' | sort -V | tail -n 1)
 kver=${kernel##*/vmlinuz-}
@@ -35,6 +38,25 @@ add_module() {
 }
 if modinfo -k "$kver" -n xen-netfront >/dev/null 2>&1; then add_module xen-netfront; fi
 touch "$work/lib/modules/order"
+# dropbear and the libraries it links (copied with their paths), root's keys, a passwd for root
+if [ -n "${XENOPS_DOMU_AUTHORIZED_KEYS:-}" ]; then
+  dropbear=$(command -v dropbear || echo /usr/sbin/dropbear)
+  [ -x "$dropbear" ] || { echo "XENOPS_DOMU_AUTHORIZED_KEYS is set, but dropbear-bin is not installed" >&2; exit 1; }
+  [ -s "$XENOPS_DOMU_AUTHORIZED_KEYS" ] || { echo "no keys in $XENOPS_DOMU_AUTHORIZED_KEYS" >&2; exit 1; }
+  mkdir -p "$work/usr/sbin" "$work/root/.ssh" "$work/etc/dropbear" "$work/var/run"
+  cp "$dropbear" "$work/usr/sbin/dropbear"
+  for lib in $(ldd "$dropbear" | grep -o '/[^ ]*'); do
+    mkdir -p "$work$(dirname "$lib")"
+    cp -L "$lib" "$work$lib"
+  done
+  cp "$XENOPS_DOMU_AUTHORIZED_KEYS" "$work/root/.ssh/authorized_keys"
+  chmod 700 "$work/root" "$work/root/.ssh"
+  chmod 600 "$work/root/.ssh/authorized_keys"
+  echo 'root:x:0:0:root:/root:/bin/sh' > "$work/etc/passwd"
+  echo 'root:x:0:' > "$work/etc/group"
+  echo '/bin/sh' > "$work/etc/shells"
+  for app in hostname uname id; do ln -s busybox "$work/bin/$app"; done
+fi
 cat > "$work/www/cgi-bin/state" <<'CGI'
 #!/bin/sh
 echo "Content-Type: text/plain"
@@ -51,7 +73,10 @@ export PATH=/bin:/sbin
 /bin/busybox mount -t devtmpfs devtmpfs /dev 2>/dev/null
 echo "xenops busybox domU is up"
 for arg in $(cat /proc/cmdline); do
-  case "$arg" in xenops_ip=*) ip="${arg#xenops_ip=}" ;; esac
+  case "$arg" in
+    xenops_ip=*) ip="${arg#xenops_ip=}" ;;
+    xenops_ip1=*) ip1="${arg#xenops_ip1=}" ;;
+  esac
 done
 if [ -n "${ip:-}" ]; then
   for module in $(cat /lib/modules/order); do insmod "/lib/modules/$module.ko"; done
@@ -59,6 +84,17 @@ if [ -n "${ip:-}" ]; then
   while [ ! -e /sys/class/net/eth0 ] && [ "$n" -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
   ip link set lo up
   ip addr add "$ip" dev eth0 && ip link set eth0 up && httpd -p 80 -h /www && echo "xenops busybox domU: eth0 $ip, http on port 80"
+  if [ -n "${ip1:-}" ]; then
+    n=0
+    while [ ! -e /sys/class/net/eth1 ] && [ "$n" -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+    ip addr add "$ip1" dev eth1 && ip link set eth1 up && echo "xenops busybox domU: eth1 $ip1"
+  fi
+  if [ -x /usr/sbin/dropbear ]; then
+    # a terminal for SSH sessions that ask for one (ansible's raw does): /dev is devtmpfs by now
+    /bin/busybox mkdir -p /dev/pts && /bin/busybox mount -t devpts -o ptmxmode=0666 devpts /dev/pts
+    # -R: host keys made at the first connection; -s: keys only
+    /usr/sbin/dropbear -R -s -p 22 && echo "xenops busybox domU: ssh on port 22"
+  fi
 fi
 while true; do /bin/busybox sleep 3600; done
 INIT

@@ -143,14 +143,20 @@ class Lab(object):
         timings["total_setup"] = time.time() - t0
         return how, timings
 
-    def busybox_boot_files(self, timeout=900):
-        """Install busybox-static and build the busybox initramfs (BUSYBOX_KERNEL, BUSYBOX_RAMDISK) on the host."""
+    def busybox_boot_files(self, timeout=900, ssh=False):
+        """Install busybox-static and build the busybox initramfs (BUSYBOX_KERNEL, BUSYBOX_RAMDISK) on the host.
+
+        ``ssh``: the domains also run dropbear for root with the host's own authorized keys (the lab key).
+        """
         self.push("make-busybox-initramfs.sh", "/usr/local/sbin/xenops-make-busybox-initramfs")
+        packages = "busybox-static dropbear-bin" if ssh else "busybox-static"
         # dpkg-query -W also succeeds for a package dpkg merely knows of: ask for its status
-        self.must("dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' || "
-                  "(apt-get update -qq && "
-                  "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static)", timeout=timeout)
-        self.must("/usr/local/sbin/xenops-make-busybox-initramfs")
+        self.must("missing=; for p in %s; do dpkg-query -W -f='${Status}' $p 2>/dev/null | grep -q 'ok installed' || "
+                  "missing=\"$missing $p\"; done; [ -z \"$missing\" ] || (apt-get update -qq && "
+                  "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing)" % packages,
+                  timeout=timeout)
+        self.must(("XENOPS_DOMU_AUTHORIZED_KEYS=/root/.ssh/authorized_keys " if ssh else "")
+                  + "/usr/local/sbin/xenops-make-busybox-initramfs")
 
     def wait_domain_up(self, name, timeout):
         """Poll ``xl list NAME`` every 2 s until its state has r or b, for at most ``timeout`` seconds.
