@@ -167,7 +167,7 @@ def use_mitogen():
     subprocess.run([PYTHON, '-m', 'pip', 'install', '-q', '--upgrade', 'mitogen'], check=True)
     found = subprocess.run([PYTHON, '-c', 'import ansible_mitogen, os, mitogen; '
                             'print(os.path.join(os.path.dirname(ansible_mitogen.__file__), "plugins", "strategy")); '
-                            'print(mitogen.__version__)'],
+                            'print(".".join(str(n) for n in mitogen.__version__))'],
                            check=True, stdout=subprocess.PIPE, universal_newlines=True).stdout.split()
     MITOGEN.update(ANSIBLE_STRATEGY_PLUGINS=found[0], ANSIBLE_STRATEGY='mitogen_linear')
     return found[1]
