@@ -94,10 +94,11 @@ def domain_for_move(facts, shared=False):
     }
 
 
-def _host(label, state, info=None, bridges=()):
-    return {'name': label, 'xen_version': (info or {}).get('xen_version'), 'virt_caps': (info or {}).get('virt_caps'),
-            'free_mib': (info or {}).get('free_memory_mib') or 0, 'bridges': list(bridges),
-            'domains': sorted(state['domains'])}
+def _host(label, state, info=None, bridges=(), **drbd):
+    """A host as :func:`_moves.plan_move` wants it; ``drbd=`` the target's DRBD resources (checked only when given)."""
+    return dict({'name': label, 'xen_version': (info or {}).get('xen_version'), 'virt_caps': (info or {}).get('virt_caps'),
+                 'free_mib': (info or {}).get('free_memory_mib') or 0, 'bridges': list(bridges),
+                 'domains': sorted(state['domains'])}, **drbd)
 
 
 def _handover(name, files, target_label):
@@ -121,7 +122,8 @@ def plan(name, source, target, files, shared_disks=False, missing_paths=(), cold
     """The actions that make ``name`` run on the target, or :class:`MigrateError`.
 
     ``source``/``target``: ``{'label', 'state' (Toolstack.state()), 'info' (xl info facts), 'bridges'}``
-    (the source needs only ``label`` and ``state``).  ``files``: ``config_path``, ``auto_path``,
+    (the source needs only ``label`` and ``state``); the target's ``drbd`` (its DRBD resources, None for no DRBD)
+    when the domain has DRBD disks.  ``files``: ``config_path``, ``auto_path``,
     ``source_config``/``target_config`` (text or None), ``source_autostart``/``target_autostart`` (bool).
     ``missing_paths``: disk paths the target does not have (checked only with ``shared_disks``).
     ``cold``: None when cold moves are not allowed, else ``{'disks', 'target_disks', 'remove_source_disks'}``
@@ -147,7 +149,8 @@ def plan(name, source, target, files, shared_disks=False, missing_paths=(), cold
     domain = domain_for_move(facts, shared=shared_disks)
     try:
         move = plan_move(domain, _host(src_label, source['state'], source.get('info')),
-                         _host(dst_label, target['state'], target.get('info'), target.get('bridges') or ()),
+                         _host(dst_label, target['state'], target.get('info'), target.get('bridges') or (),
+                               **dict((k, target[k]) for k in ('drbd',) if k in target)),
                          allow_cold=cold is not None)
     except MoveError as exc:
         raise MigrateError('%s; nothing was changed' % exc)

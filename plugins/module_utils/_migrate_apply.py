@@ -20,7 +20,8 @@ import time
 from ansible_collections.xenops.xen.plugins.module_utils import _cold as c
 from ansible_collections.xenops.xen.plugins.module_utils import _migrate as m
 from ansible_collections.xenops.xen.plugins.module_utils._lvm import LVS_ARGV, VGS_ARGV, Lvm, parse_lvs, parse_vgs
-from ansible_collections.xenops.xen.plugins.module_utils._moves import local_disks
+from ansible_collections.xenops.xen.plugins.module_utils import _drbd
+from ansible_collections.xenops.xen.plugins.module_utils._moves import drbd_resources, local_disks
 from ansible_collections.xenops.xen.plugins.module_utils._plan import ActionFailed, apply
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError
 from ansible_collections.xenops.xen.plugins.module_utils._xl import Toolstack
@@ -83,6 +84,22 @@ class Migration(object):
             raise CommandError(result.cmd, result.rc, result.stdout, result.stderr)
         return result.rc == 0
 
+    def _remote_drbd(self, facts):
+        """``{'drbd': resources}`` of the target for a domain with DRBD disks (None: no DRBD there); else ``{}``.
+
+        Reads the resource files of the domain's resources and /proc/drbd on the target, so the plan sends the
+        domain live only where its resources are Connected and UpToDate.
+        """
+        names = drbd_resources(m.domain_for_move(facts))
+        if not names:
+            return {}
+        texts = dict((n, self._remote_text(_drbd.config_path(n))) for n in names)
+        texts = dict((n, t) for n, t in texts.items() if t is not None)
+        proc_text = self._remote_text(_drbd.PROC_DRBD)
+        if not texts and proc_text is None:
+            return {'drbd': None}
+        return {'drbd': _drbd.resources(texts, proc_text)}
+
     def _files(self):
         text = None
         if os.path.isfile(self.config_path):
@@ -103,6 +120,7 @@ class Migration(object):
             source['info'] = self.src_xl.info()
             target['info'] = self.dst_xl.info()
             target['bridges'] = m.bridge_names(self.remote.run(['ip', '-o', 'link', 'show', 'type', 'bridge']).stdout)
+            target.update(self._remote_drbd(source['state']['domains'][name]))
             if self.p['shared_disks']:
                 for disk in source['state']['domains'][name].get('disks') or []:
                     if disk.get('target') and not disk.get('cdrom') and not self._remote_test('-e', disk['target']):

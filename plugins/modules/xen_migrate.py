@@ -17,8 +17,9 @@ description:
   - Checks before anything changes, and refuses with every reason when the move cannot happen. The target must run
     the same Xen major version with the same or the next minor version, have as much free memory as the domain
     uses, have every bridge its network interfaces use, and run no domain of that name. A domain with disks moves
-    only when they are DRBD volumes (C(script=block-drbd)) or when O(shared_disks=true) says the target opens them
-    at the same paths (the module checks that the paths exist there). A PV domain does not move live from a Xen
+    only when they are DRBD volumes (C(script=block-drbd)) whose resources are Connected and UpToDate on the target
+    (the module reads its resource files and C(/proc/drbd) there), or when O(shared_disks=true) says the target
+    opens them at the same paths (the module checks that the paths exist there). A PV domain does not move live from a Xen
     without shadow paging (C(virt_caps) without C(shadow), as in Debian's Xen 4.17 build).
   - With O(cold=true) a domain with local disks (LVM volumes, image files) moves cold instead. The target gets a
     volume of the same size in a volume group of the same name (or an image file at the same path, sparse); the

@@ -371,3 +371,52 @@ def test_local_disks_without_cold_are_still_refused(dirs):
     result, failed, seen = run_module(xen_migrate.main, args(dirs), calls=calls)
     assert failed is True
     assert 'cold moves are not allowed' in result['msg']
+
+
+# web with its disk on the DRBD resource c2-data (block-drbd), as xl list -l shows such a disk
+def _drbd_source():
+    entries = json.loads(long_of('news', 'web'))
+    for entry in entries:
+        if entry['config']['c_info']['name'] == 'web':
+            entry['config']['disks'] = [{'pdev_path': 'c2-data', 'vdev': 'xvda', 'format': 'raw', 'script': 'block-drbd',
+                                         'readwrite': 1}]
+    return json.dumps(entries), plain_of('news', 'web')
+
+
+DRBD_RES = '/etc/drbd.d/c2-data.res'
+DRBD_CONNECTED = labdata.text(os.path.join('..', 'drbd', 'lab1_proc_drbd_connected.txt'))
+
+
+def drbd_reads(res=True, proc=DRBD_CONNECTED):
+    """The target's resource file of c2-data and its /proc/drbd (None: the file is not there)."""
+    from ansible_collections.xenops.xen.plugins.module_utils._drbd import render
+    text = render('c2-data', 0, '/dev/vg_xen/c2-data', [{'name': 'lab1', 'address': '10.99.0.11'},
+                                                        {'name': 'lab2', 'address': '10.99.0.12'}], 7790)
+    return [remote('cat -- %s' % DRBD_RES, rc=0 if res else 1, out=text if res else '',
+                   err='' if res else 'cat: %s: No such file or directory' % DRBD_RES),
+            remote('cat -- /proc/drbd', rc=0 if proc is not None else 1, out=proc or '',
+                   err='' if proc is not None else 'cat: /proc/drbd: No such file or directory')]
+
+
+def test_drbd_domain_moves_live_where_its_resource_is_connected_and_uptodate(dirs):
+    calls = local_state(*_drbd_source()) + remote_state(*EMPTY) + remote_reads() + drbd_reads() + file_reads(dirs)
+    result, failed, seen = run_module(xen_migrate.main, args(dirs), calls=calls, check_mode=True)
+    assert (failed, result['changed']) == (False, True), result
+    assert result['actions'][0] == 'migrate web live from lab1 to lab2'
+
+
+@pytest.mark.parametrize('reads,reason', [
+    (dict(proc=DRBD_CONNECTED.replace('cs:Connected', 'cs:StandAlone').replace('ds:UpToDate/UpToDate',
+                                                                              'ds:UpToDate/DUnknown')),
+     'DRBD resource c2-data on lab2 is StandAlone and UpToDate, not Connected and UpToDate'),
+    (dict(proc=DRBD_CONNECTED.replace('ds:UpToDate/UpToDate', 'ds:Inconsistent/UpToDate')),
+     'DRBD resource c2-data on lab2 is Connected and Inconsistent'),
+    (dict(res=False), 'lab2 has no DRBD resource c2-data'),
+    (dict(res=False, proc=None), 'lab2 has no DRBD set up, so it cannot open c2-data'),
+])
+def test_drbd_domain_is_refused_where_its_resource_is_not_ready(dirs, reads, reason):
+    calls = local_state(*_drbd_source()) + remote_state(*EMPTY) + remote_reads() + drbd_reads(**reads) + file_reads(dirs)
+    result, failed, seen = run_module(xen_migrate.main, args(dirs), calls=calls)
+    assert failed is True
+    assert reason in result['msg'] and 'nothing was changed' in result['msg'], result['msg']
+    assert not [argv for argv in seen if 'migrate' in argv]
