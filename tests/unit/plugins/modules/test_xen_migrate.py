@@ -385,6 +385,7 @@ def _drbd_source():
 
 DRBD_RES = '/etc/drbd.d/c2-data.res'
 DRBD_CONNECTED = labdata.text(os.path.join('..', 'drbd', 'lab1_proc_drbd_connected.txt'))
+DRBD_STANDALONE = DRBD_CONNECTED.replace('cs:Connected', 'cs:StandAlone').replace('ds:UpToDate/UpToDate', 'ds:UpToDate/DUnknown')
 
 
 def drbd_reads(res=True, proc=DRBD_CONNECTED):
@@ -406,8 +407,7 @@ def test_drbd_domain_moves_live_where_its_resource_is_connected_and_uptodate(dir
 
 
 @pytest.mark.parametrize('reads,reason', [
-    (dict(proc=DRBD_CONNECTED.replace('cs:Connected', 'cs:StandAlone').replace('ds:UpToDate/UpToDate',
-                                                                              'ds:UpToDate/DUnknown')),
+    (dict(proc=DRBD_STANDALONE),
      'DRBD resource c2-data on lab2 is StandAlone and UpToDate, not Connected and UpToDate'),
     (dict(proc=DRBD_CONNECTED.replace('ds:UpToDate/UpToDate', 'ds:Inconsistent/UpToDate')),
      'DRBD resource c2-data on lab2 is Connected and Inconsistent'),
