@@ -66,7 +66,7 @@ def parse(networks):
     if not isinstance(networks, list):
         raise LanError('xen_networks must be a list of private LANs, got %s' % _kind(networks))
     result = []
-    names, bridges, ids, owner = set(), set(), set(), {}
+    names, bridges, ids = set(), set(), set()
     for index, lan in enumerate(networks):
         if not isinstance(lan, dict) or not lan.get('name'):
             raise LanError('private LAN %d has no name: %r' % (index, lan))
@@ -106,7 +106,7 @@ def parse(networks):
         if not isinstance(members_in, list):
             raise LanError('%s: members must be a list of domain names, got %s' % (where, _kind(members_in)))
         hosts = network.hosts() if network.num_addresses > 2 else iter(network)
-        members, seen_ips = [], set()
+        members, seen_domains, seen_ips = [], set(), set()
         for position, member in enumerate(members_in):
             if isinstance(member, dict):
                 unknown = sorted(set(member) - MEMBER_KEYS)
@@ -126,11 +126,11 @@ def parse(networks):
                 address = _address(ip, '%s: ip of member %s' % (where, domain))
                 if address not in network:
                     raise LanError('%s: ip %s of member %s is not in subnet %s' % (where, address, domain, network))
-            if (name, domain) in owner:
+            if domain in seen_domains:
                 raise LanError('%s: domain %s is a member twice' % (where, domain))
             if address in seen_ips:
                 raise LanError('%s: address %s is given to two members' % (where, address))
-            owner[(name, domain)] = True
+            seen_domains.add(domain)
             seen_ips.add(address)
             members.append((domain, ipaddress.ip_interface('%s/%d' % (address, network.prefixlen))))
         result.append({'name': name, 'bridge': bridge, 'network': network, 'id': vni, 'mtu': mtu, 'port': port,

@@ -305,6 +305,14 @@ def lab_key(fleet):
         return yaml.safe_load(fh)["all"]["children"]["xen_hosts"]["hosts"]["lab1"]["ansible_ssh_private_key_file"]
 
 
+def raw(fleet, pattern, command):
+    """(rc, output) of ``command`` run with ansible.builtin.raw on the domains ``pattern`` names, over SSH through their
+    dom0 (the inventory plugin's jump); one line per domain (-o)."""
+    return _ansible(fleet, "ansible", pattern, "-m", "ansible.builtin.raw", "-a", command, "-o", "-T", "120",
+                    "--private-key", lab_key(fleet),
+                    "--ssh-common-args=-o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no")
+
+
 def test_domains_are_ansible_hosts_reached_through_their_own_dom0(fleet):
     """The inventory plugin on two hosts: each domain in its dom0's group, reached with a jump through that dom0."""
     where = {"lab1": ["f2"], "lab2": ["f1", "f3"]}
@@ -326,9 +334,7 @@ def test_domains_are_ansible_hosts_reached_through_their_own_dom0(fleet):
             assert "-p %s" % ports[dom0] in hostvars["ansible_ssh_extra_args"], hostvars
     # the controller reaches the lab's shared network only through a dom0: an answer proves the jump
     t0 = time.time()
-    rc, out = _ansible(fleet, "ansible", "xen_domus", "-m", "ansible.builtin.raw", "-a", "cat /proc/cmdline", "-o",
-                       "-T", "120", "--private-key", lab_key(fleet),
-                       "--ssh-common-args=-o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no")
+    rc, out = raw(fleet, "xen_domus", "cat /proc/cmdline")
     print("ad-hoc raw command on 3 domains through their dom0s: %.0f s\n%s" % (time.time() - t0, out))
     assert rc == 0, out[-3000:]
     for name in ADDRESS:
@@ -638,19 +644,14 @@ def test_private_lan_of_two_domains_on_two_hosts(fleet):
         # the SSH server of the domain comes up a moment after its address
         rc, out = 1, ""
         for _attempt in range(3):
-            rc, out = _ansible(fleet, "ansible", name, "-m", "ansible.builtin.raw", "-a",
-                               "ping -c 3 -W 3 %s" % peer[name].split("/", maxsplit=1)[0], "-o", "-T", "120",
-                               "--private-key", lab_key(fleet),
-                               "--ssh-common-args=-o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no")
+            rc, out = raw(fleet, name, "ping -c 3 -W 3 %s" % peer[name].split("/", maxsplit=1)[0])
             if rc == 0:
                 break
             time.sleep(10)
         print("%s -> %s over the private LAN: %s" % (name, peer[name], out.strip()[-300:]))
         assert rc == 0 and " 0% packet loss" in out, out
     # not a member: f3 has no way to the LAN, nor have the dom0s
-    rc, out = _ansible(fleet, "ansible", "f3", "-m", "ansible.builtin.raw", "-a", "ping -c 2 -W 2 10.77.0.1", "-o",
-                       "-T", "120", "--private-key", lab_key(fleet),
-                       "--ssh-common-args=-o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no")
+    rc, out = raw(fleet, "f3", "ping -c 2 -W 2 10.77.0.1")
     assert rc != 0 and "f3 | FAILED" in out, out
     # the dom0s have no address on the LAN and no route into it: their way to 10.77.0.1 is their default route
     # (a ping that way is no test under QEMU: its user network answers ICMP for any address, with garbage)
@@ -661,13 +662,6 @@ def test_private_lan_of_two_domains_on_two_hosts(fleet):
     print("no-op site.yml (network, fleet, domains) with the private LAN: %.0f s" % seconds)
     assert rc == 0, out[-5000:]
     assert {h: r["changed"] for h, r in fleet.recaps(out).items()} == {"lab1": 0, "lab2": 0}, out[-3000:]
-
-
-def lan_ping(fleet, name, address):
-    """(rc, output) of ``ping`` from domain ``name`` (over SSH through its dom0, with the inventory plugin)."""
-    return _ansible(fleet, "ansible", name, "-m", "ansible.builtin.raw", "-a", "ping -c 3 -W 3 %s" % address, "-o",
-                    "-T", "120", "--private-key", lab_key(fleet),
-                    "--ssh-common-args=-o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no")
 
 
 def test_private_lan_member_moves_live_and_stays_on_the_lan(fleet):
@@ -684,6 +678,6 @@ def test_private_lan_member_moves_live_and_stays_on_the_lan(fleet):
     uptime_after, boot_after = http("lab1", "f2")
     assert boot_after == boot_id and uptime_after > uptime_before
     for name, peer in (("f2", LAN["f1"]), ("f1", LAN["f2"])):
-        rc, out = lan_ping(fleet, name, peer.split("/", maxsplit=1)[0])
+        rc, out = raw(fleet, name, "ping -c 3 -W 3 %s" % peer.split("/", maxsplit=1)[0])
         print("%s -> %s on one host now: %s" % (name, peer, out.strip()[-200:]))
         assert rc == 0 and " 0% packet loss" in out, out
