@@ -28,7 +28,7 @@ def _running_hosts():
 
 def cmd_build(args):
     common.ensure_prereqs()
-    img = image.Image()
+    img = image.Image(args.firmware)
     t0 = time.time()
     path = img.ensure()
     print("base image: %s (%.0f s)" % (path, time.time() - t0))
@@ -36,8 +36,8 @@ def cmd_build(args):
 
 def cmd_up(args):
     t0 = time.time()
-    common.ensure_prereqs()
-    img = image.Image()
+    common.ensure_prereqs(list(common.PREREQS) + (list(common.UEFI_PREREQS) if args.firmware == "uefi" else []))
+    img = image.Image(args.firmware)
     base = img.ensure()
     rundir = _rundir()
     switch = vm.Switch(rundir)
@@ -47,20 +47,28 @@ def cmd_up(args):
     started = []
     for host in hosts:
         if host.running():
+            if host.firmware != args.firmware:
+                raise LabError("%s already runs with %s firmware, not %s (lab down --wipe first)"
+                               % (host.name, host.firmware, args.firmware))
             log("%s already running (ssh port %s)" % (host.name, host.port))
             continue
+        if os.path.exists(host.overlay) and host.firmware != args.firmware:
+            log("%s: firmware changes from %s to %s, new disks" % (host.name, host.firmware, args.firmware))
+            for path in (host.overlay, host.data, host.vars):
+                if os.path.exists(path):
+                    os.unlink(path)
         for attempt in range(5):
             port = host.pick_port(taken)
             taken.add(port)
             try:
-                host.start(base, args.memory, port, switch)
+                host.start(base, args.memory, port, switch, firmware=args.firmware)
                 break
             except LabError as exc:
                 # another lab may have taken the port between the check and QEMU's bind
                 if "forwarding" not in str(exc) or attempt == 4:
                     raise
         started.append(host)
-        log("%s started (pid %s, ssh 127.0.0.1:%d)" % (host.name, host.pid(), port))
+        log("%s started (pid %s, ssh 127.0.0.1:%d, %s)" % (host.name, host.pid(), port, args.firmware))
     for host in hosts:
         host.wait_ssh(args.timeout)
     log("all hosts reachable over SSH after %.0f s" % (time.time() - t0))
@@ -83,7 +91,8 @@ def cmd_status(args):
             out.append({"name": host.name, "running": host.running(), "pid": host.pid(),
                         "address": "127.0.0.1", "ssh_port": st.get("ssh_port"), "user": "root",
                         "identity_file": image.ssh_key_path(), "shared_ip": image.shared_ip(host.index),
-                        "memory": st.get("memory"), "snapshots": st.get("snapshots") or []})
+                        "memory": st.get("memory"), "firmware": host.firmware,
+                        "snapshots": st.get("snapshots") or []})
         print(json.dumps(out, indent=2))
         return 0
     print("run dir: %s" % rundir)
@@ -94,8 +103,8 @@ def cmd_status(args):
         st = host.state()
         if host.running():
             ssh = "ssh ok" if host.ssh_ok(timeout=5) else "ssh not answering"
-            print("%s: running pid %d, ssh 127.0.0.1:%s, %s MiB, shared net %s, %s"
-                  % (host.name, host.pid(), st.get("ssh_port"), st.get("memory"),
+            print("%s: running pid %d, ssh 127.0.0.1:%s, %s MiB, %s, shared net %s, %s"
+                  % (host.name, host.pid(), st.get("ssh_port"), st.get("memory"), host.firmware,
                      image.shared_ip(host.index), ssh))
         else:
             print("%s: stopped" % host.name)
@@ -171,7 +180,8 @@ def cmd_restore(args):
         st = host.state()
         host.stop()
         switch.start()
-        host.start(st.get("base"), st.get("memory") or 2048, st["ssh_port"], switch, loadvm=args.name)
+        host.start(st.get("base"), st.get("memory") or 2048, st["ssh_port"], switch, loadvm=args.name,
+                   firmware=host.firmware)
     for host in hosts:
         host.wait_ssh(args.timeout)
         if args.set_clock:
@@ -274,7 +284,7 @@ def cmd_down(args):
         if was:
             print("%s: stopped" % host.name)
         if args.wipe:
-            for path in (host.overlay, host.data, host.state_file):
+            for path in (host.overlay, host.data, host.vars, host.state_file):
                 if os.path.exists(path):
                     os.unlink(path)
     vm.Switch(rundir).stop()
@@ -293,9 +303,12 @@ def main(argv=None):
     p.add_argument("--hosts", type=int, default=1)
     p.add_argument("--memory", type=int, default=2048, help="MiB per host (default 2048)")
     p.add_argument("--timeout", type=int, default=600, help="seconds to wait for SSH")
+    p.add_argument("--firmware", choices=image.FIRMWARES, default="bios",
+                   help="bios (SeaBIOS, MBR disk; default) or uefi (OVMF, GPT disk with an EFI system partition)")
     p.set_defaults(func=cmd_up)
 
     p = sub.add_parser("build", help="build the base image only")
+    p.add_argument("--firmware", choices=image.FIRMWARES, default="bios")
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("status", help="show the hosts")

@@ -53,7 +53,7 @@ def cache_lock(name):
         yield
 
 
-# command -> Debian package that provides it
+# command (or absolute path of a file) -> Debian package that provides it
 PREREQS = {
     "qemu-system-x86_64": "qemu-system-x86",
     "qemu-img": "qemu-utils",
@@ -64,9 +64,20 @@ PREREQS = {
     "ssh-keygen": "openssh-client",
     "vde_switch": "vde2",
 }
+# UEFI hosts (lab up --firmware uefi): the firmware and the EFI system partition's file system
+OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+UEFI_PREREQS = {
+    OVMF_CODE: "ovmf",
+    OVMF_VARS: "ovmf",
+    "mkfs.fat": "dosfstools",
+}
+PREREQS_ALL = dict(PREREQS, **UEFI_PREREQS)
 
 
 def _which(cmd):
+    if cmd.startswith("/"):
+        return cmd if os.path.exists(cmd) else None
     return shutil.which(cmd) or shutil.which(cmd, path="/usr/sbin:/sbin:/usr/bin:/bin")
 
 
@@ -79,13 +90,13 @@ def ensure_prereqs(commands=None):
     if os.geteuid() != 0:
         raise LabError(
             "missing host commands: %s (install Debian packages: %s)"
-            % (", ".join(missing), " ".join(sorted({PREREQS[c] for c in missing})))
+            % (", ".join(missing), " ".join(sorted({PREREQS_ALL[c] for c in missing})))
         )
     # two labs started at once (make lab-test runs two suites side by side) install one after the other
     with cache_lock("apt"):
         missing = [c for c in commands if not _which(c)]
         if missing:
-            pkgs = sorted({PREREQS[c] for c in missing})
+            pkgs = sorted({PREREQS_ALL[c] for c in missing})
             log("installing host packages: " + " ".join(pkgs))
             env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
             # and wait for any other apt-get on the machine instead of failing on its lock

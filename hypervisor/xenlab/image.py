@@ -1,5 +1,8 @@
 """Build the lab's base disk image (Debian 12 via debootstrap, no Xen).
 
+Two firmwares: "bios" (an MBR disk, grub-pc) and "uefi" (a GPT disk with an EFI
+system partition, grub-efi-amd64, booted by OVMF). Each has its own cached images.
+
 Two cached stages under ${XDG_CACHE_HOME:-~/.cache}/xenops-lab/:
 
 * rootfs-<hash>.tar: the debootstrap result (slow, ~5 min), keyed by suite,
@@ -47,8 +50,13 @@ PACKAGES = [
     "systemd-sysv",
     "udev",
 ]
+FIRMWARES = ("bios", "uefi")
 IMAGE_SIZE_MIB = 10240
 PART_OFFSET_MIB = 1
+# uefi: the EFI system partition (FAT32) from 1 MiB, the root file system after it
+ESP_MIB = 63
+UEFI_ROOT_OFFSET_MIB = PART_OFFSET_MIB + ESP_MIB
+ESP_LABEL = "XLAB-ESP"
 MAX_HOSTS = 20
 FIRSTBOOT_MARKER = "XENOPS-LAB-FIRSTBOOT-OK"
 
@@ -87,14 +95,37 @@ def _sources(mirror, security):
     return text
 
 
-def guest_files(pubkey, mirror, security):
+def packages(firmware):
+    if firmware == "uefi":
+        return sorted(set(PACKAGES) - {"grub-pc"} | {"grub-efi-amd64", "dosfstools"})
+    return PACKAGES
+
+
+def _grub_install(firmware):
+    if firmware == "uefi":
+        # the boot loader goes to the removable-media path EFI/BOOT/BOOTX64.EFI, which the
+        # firmware finds without a boot entry in its NVRAM (each lab host has its own NVRAM,
+        # made fresh from OVMF's template); the package's own grub-install runs (upgrades) do the same
+        return """debconf-set-selections <<EOF
+grub-efi-amd64 grub2/force_efi_extra_removable boolean true
+grub-efi-amd64 grub2/update_nvram boolean false
+EOF
+mountpoint -q /boot/efi
+grub-install --target=x86_64-efi --efi-directory=/boot/efi --removable --no-nvram"""
+    return "grub-install --target=i386-pc /dev/sda"
+
+
+def guest_files(pubkey, mirror, security, firmware="bios"):
     """Files written into the root file system: {path: (mode, content)}."""
     files = {}
     files["/etc/hostname"] = (0o644, "lab\n")
     hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
     hosts += "".join("%s\tlab%d\n" % (shared_ip(n), n) for n in range(1, MAX_HOSTS + 1))
     files["/etc/hosts"] = (0o644, hosts)
-    files["/etc/fstab"] = (0o644, "LABEL=xenlab-root / ext4 errors=remount-ro 0 1\n")
+    fstab = "LABEL=xenlab-root / ext4 errors=remount-ro 0 1\n"
+    if firmware == "uefi":
+        fstab += "LABEL=%s /boot/efi vfat umask=0077 0 1\n" % ESP_LABEL
+    files["/etc/fstab"] = (0o644, fstab)
     files["/etc/resolv.conf"] = (0o644, "nameserver 10.0.2.3\n")
     files["/etc/apt/sources.list.d/debian.sources"] = (0o644, _sources(mirror, security))
     files["/etc/apt/apt.conf.d/80xenops-lab"] = (
@@ -150,10 +181,10 @@ RemainAfterExit=yes
 WantedBy=sysinit.target
 """)
     files["/usr/local/sbin/xenops-lab-firstboot"] = (0o755, """#!/bin/sh
-# Runs once while the base image is built: install GRUB into the MBR, then power off.
+# Runs once while the base image is built: install GRUB %s, then power off.
 set -e
 echo "xenops-lab firstboot: installing grub"
-grub-install --target=i386-pc /dev/sda
+%s
 update-grub
 apt-get clean
 # every host made from the image is a machine of its own: it gets its own machine-id (an empty
@@ -166,7 +197,8 @@ mkdir -p /var/lib/xenops-lab
 touch /var/lib/xenops-lab/firstboot-done
 sync
 echo "%s"
-""" % FIRSTBOOT_MARKER)
+""" % ("into the EFI system partition" if firmware == "uefi" else "into the MBR", _grub_install(firmware),
+       FIRSTBOOT_MARKER))
     files["/etc/systemd/system/xenops-lab-hostkeys.service"] = (0o644, """[Unit]
 Description=SSH host keys of this lab host, made at its first boot
 ConditionPathExists=/var/lib/xenops-lab/firstboot-done
@@ -218,27 +250,50 @@ def _hash(obj):
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def rootfs_inputs(mirror):
-    return {"build_version": ROOTFS_VERSION, "suite": SUITE, "variant": VARIANT,
-            "packages": PACKAGES, "mirror": mirror}
+def rootfs_inputs(mirror, firmware="bios"):
+    inputs = {"build_version": ROOTFS_VERSION, "suite": SUITE, "variant": VARIANT,
+              "packages": packages(firmware), "mirror": mirror}
+    if firmware != "bios":
+        inputs["firmware"] = firmware
+    return inputs
 
 
-def image_inputs(mirror, security, pubkey):
-    return {"rootfs": _hash(rootfs_inputs(mirror)), "build_version": BUILD_VERSION,
-            "files": guest_files(pubkey, mirror, security), "size": IMAGE_SIZE_MIB,
-            "units": [ENABLE_UNITS, SYSTEM_UNITS, MASK_UNITS]}
+def image_inputs(mirror, security, pubkey, firmware="bios"):
+    inputs = {"rootfs": _hash(rootfs_inputs(mirror, firmware)), "build_version": BUILD_VERSION,
+              "files": guest_files(pubkey, mirror, security, firmware), "size": IMAGE_SIZE_MIB,
+              "units": [ENABLE_UNITS, SYSTEM_UNITS, MASK_UNITS]}
+    if firmware != "bios":
+        inputs.update(firmware=firmware, esp=[ESP_MIB, ESP_LABEL])
+    return inputs
+
+
+def firmware_args(firmware, vars_file):
+    """QEMU arguments of the firmware: none for SeaBIOS; OVMF's code (read-only) and the
+    host's own copy of its variable store (qcow2, so that savevm can snapshot it)."""
+    if firmware != "uefi":
+        return []
+    return ["-drive", "if=pflash,format=raw,unit=0,readonly=on,file=%s" % common.OVMF_CODE,
+            "-drive", "if=pflash,format=qcow2,unit=1,file=%s" % vars_file]
+
+
+def make_vars(path):
+    """A fresh UEFI variable store (OVMF's template) for one machine."""
+    run(["qemu-img", "convert", "-f", "raw", "-O", "qcow2", common.OVMF_VARS, path])
 
 
 class Image:
-    def __init__(self):
+    def __init__(self, firmware="bios"):
+        if firmware not in FIRMWARES:
+            raise LabError("unknown firmware %r (one of: %s)" % (firmware, ", ".join(FIRMWARES)))
+        self.firmware = firmware
         self.mirror = common.debian_mirror(SUITE)
         self.security = common.debian_security_mirror(SUITE)
         self.key = ssh_key_path()
         with open(self.key + ".pub") as fh:
             self.pubkey = fh.read()
         self.cache = common.cache_dir()
-        self.rootfs_id = _hash(rootfs_inputs(self.mirror))
-        self.image_id = _hash(image_inputs(self.mirror, self.security, self.pubkey))
+        self.rootfs_id = _hash(rootfs_inputs(self.mirror, firmware))
+        self.image_id = _hash(image_inputs(self.mirror, self.security, self.pubkey, firmware))
         self.rootfs_tar = os.path.join(self.cache, "rootfs-%s.tar" % self.rootfs_id)
         self.base = os.path.join(self.cache, "base-%s.qcow2" % self.image_id)
 
@@ -281,7 +336,7 @@ class Image:
             with open(logf, "w") as fh:
                 proc = subprocess.run(
                     ["debootstrap", "--arch=amd64", "--variant=" + VARIANT,
-                     "--include=" + ",".join(PACKAGES), "--components=main",
+                     "--include=" + ",".join(packages(self.firmware)), "--components=main",
                      SUITE, target, self.mirror],
                     stdout=fh, stderr=subprocess.STDOUT,
                     env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"), check=False)
@@ -300,7 +355,10 @@ class Image:
 
     # -- stage 2 -------------------------------------------------------------
     def _make_image(self):
-        common.ensure_prereqs(["qemu-system-x86_64", "qemu-img", "mkfs.ext4", "sfdisk"])
+        need = ["qemu-system-x86_64", "qemu-img", "mkfs.ext4", "sfdisk"]
+        if self.firmware == "uefi":
+            need += list(common.UEFI_PREREQS)
+        common.ensure_prereqs(need)
         work = tempfile.mkdtemp(prefix="image-", dir=self.cache)
         root = os.path.join(work, "rootfs")
         os.mkdir(root)
@@ -315,11 +373,13 @@ class Image:
             raw = os.path.join(work, "disk.raw")
             with open(raw, "wb") as fh:
                 fh.truncate(IMAGE_SIZE_MIB * 1024 * 1024)
-            run(["sfdisk", "-q", raw], input=b"label: dos\nstart=%dMiB, type=83, bootable\n"
-                % PART_OFFSET_MIB, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            table, root_offset, root_mib = partition_table(self.firmware)
+            run(["sfdisk", "-q", raw], input=table, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            if self.firmware == "uefi":
+                _write_esp(raw, work)
             run(["mkfs.ext4", "-q", "-F", "-L", "xenlab-root",
-                 "-E", "offset=%d" % (PART_OFFSET_MIB * 1024 * 1024),
-                 "-d", root, raw, "%dM" % (IMAGE_SIZE_MIB - PART_OFFSET_MIB)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                 "-E", "offset=%d" % (root_offset * 1024 * 1024),
+                 "-d", root, raw, "%dM" % root_mib], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             shutil.rmtree(root)
             stage = os.path.join(work, "stage.qcow2")
             run(["qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw, stage])
@@ -333,7 +393,7 @@ class Image:
             shutil.rmtree(work, ignore_errors=True)
 
     def _customize(self, root):
-        for path, (mode, content) in guest_files(self.pubkey, self.mirror, self.security).items():
+        for path, (mode, content) in guest_files(self.pubkey, self.mirror, self.security, self.firmware).items():
             dest = os.path.join(root, path.lstrip("/"))
             os.makedirs(os.path.dirname(dest), exist_ok=True)
             if os.path.islink(dest):
@@ -357,14 +417,23 @@ class Image:
 
     def _first_boot(self, work, disk):
         log_path = os.path.join(work, "firstboot.log")
-        argv = [common.which("qemu-system-x86_64")] + base_qemu_args(2048) + [
+        root = "/dev/sda1"
+        firmware = []
+        if self.firmware == "uefi":
+            # OVMF boots the kernel given with -kernel; Linux then sees the EFI runtime
+            # (efivarfs), as on the hosts made from the image
+            root = "/dev/sda2"
+            vars_file = os.path.join(work, "vars.qcow2")
+            make_vars(vars_file)
+            firmware = firmware_args("uefi", vars_file)
+        argv = [common.which("qemu-system-x86_64")] + base_qemu_args(2048) + firmware + [
             "-drive", "file=%s,if=none,id=d0,format=qcow2" % disk,
             "-device", "virtio-scsi-pci,id=scsi0",
             "-device", "scsi-hd,drive=d0,bus=scsi0.0",
             "-nic", "none", "-no-reboot",
             "-kernel", os.path.join(work, "vmlinuz"),
             "-initrd", os.path.join(work, "initrd.img"),
-            "-append", "root=/dev/sda1 ro console=ttyS0,115200 net.ifnames=0",
+            "-append", "root=%s ro console=ttyS0,115200 net.ifnames=0" % root,
             "-serial", "file:" + log_path,
         ]
         t0 = time.time()
@@ -394,6 +463,30 @@ CPU = "max,-smap,-rdtscp,-xsave"
 def base_qemu_args(memory, smp=2):
     return ["-machine", "pc", "-accel", "tcg,thread=multi", "-cpu", CPU,
             "-smp", str(smp), "-m", str(memory), "-display", "none", "-vga", "none"]
+
+
+def partition_table(firmware, size_mib=IMAGE_SIZE_MIB):
+    """The disk's partition table (an sfdisk script), and the root partition's offset and size in MiB."""
+    if firmware == "uefi":
+        # the root partition ends 1 MiB before the disk does: the backup GPT is there
+        root_offset = UEFI_ROOT_OFFSET_MIB
+        root_mib = size_mib - root_offset - 1
+        table = b"label: gpt\nstart=%dMiB, size=%dMiB, type=U\nstart=%dMiB, size=%dMiB, type=L\n" \
+            % (PART_OFFSET_MIB, ESP_MIB, root_offset, root_mib)
+        return table, root_offset, root_mib
+    table = b"label: dos\nstart=%dMiB, type=83, bootable\n" % PART_OFFSET_MIB
+    return table, PART_OFFSET_MIB, size_mib - PART_OFFSET_MIB
+
+
+def _write_esp(raw, work):
+    """Format the EFI system partition (FAT32) in a file and copy it into its place in raw."""
+    esp = os.path.join(work, "esp.img")
+    run(["mkfs.fat", "-F", "32", "-s", "1", "-n", ESP_LABEL, "-C", esp, str(ESP_MIB * 1024)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    with open(esp, "rb") as src, open(raw, "r+b") as dst:
+        dst.seek(PART_OFFSET_MIB * 1024 * 1024)
+        shutil.copyfileobj(src, dst, 1024 * 1024)
+    os.unlink(esp)
 
 
 def _keep(path, cache):

@@ -140,6 +140,7 @@ class Host:
 
         self.overlay = p(".qcow2")
         self.data = p("-data.qcow2")
+        self.vars = p("-vars.qcow2")  # uefi: the host's own UEFI variable store
         self.pidfile = p(".pid")
         self.monitor_path = p(".monitor")
         self.console_log = p(".console.log")
@@ -173,14 +174,22 @@ class Host:
         return self.pid() is not None
 
     # -- lifecycle -----------------------------------------------------------
-    def prepare_disks(self, base):
+    @property
+    def firmware(self):
+        return self.state().get("firmware") or "bios"
+
+    def prepare_disks(self, base, firmware="bios"):
         backing = self.state().get("base")
         if os.path.exists(self.overlay) and backing != base:
             log("%s: base image changed, recreating its overlay" % self.name)
             os.unlink(self.overlay)
         if not os.path.exists(self.overlay):
+            if os.path.exists(self.vars):
+                os.unlink(self.vars)
             run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", base, self.overlay])
-            self.save_state(base=base, snapshots=[])
+            self.save_state(base=base, snapshots=[], firmware=firmware)
+        if firmware == "uefi" and not os.path.exists(self.vars):
+            image.make_vars(self.vars)
         if not os.path.exists(self.data):
             run(["qemu-img", "create", "-q", "-f", "qcow2", self.data, DATA_DISK_SIZE])
 
@@ -193,11 +202,11 @@ class Host:
             port += 1
         return port
 
-    def qemu_argv(self, memory, port, switch, loadvm=None):
+    def qemu_argv(self, memory, port, switch, loadvm=None, firmware="bios"):
         idx = self.index
         extra = ["-loadvm", loadvm] if loadvm else []
         return [common.which("qemu-system-x86_64"), "-name", self.name] + \
-            image.base_qemu_args(memory) + [
+            image.base_qemu_args(memory) + image.firmware_args(firmware, self.vars) + [
             "-daemonize", "-pidfile", self.pidfile,
             "-monitor", "unix:%s,server=on,wait=off" % self.monitor_path,
             "-chardev", "file,id=ser0,path=%s,append=on" % self.console_log,
@@ -214,17 +223,17 @@ class Host:
             "-device", "virtio-net-pci,netdev=n1,mac=%s" % image.shared_mac(idx),
         ] + extra
 
-    def start(self, base, memory, port, switch, loadvm=None):
+    def start(self, base, memory, port, switch, loadvm=None, firmware="bios"):
         if loadvm:
             if not os.path.exists(self.overlay):
                 raise LabError("%s: no disk to restore %s from" % (self.name, loadvm))
         else:
-            self.prepare_disks(base)
+            self.prepare_disks(base, firmware)
         if os.path.exists(self.monitor_path):
             os.unlink(self.monitor_path)
         with open(self.console_log, "a") as fh:
             fh.write("\n==== lab: %s starting at %s ====\n" % (self.name, time.strftime("%F %T")))
-        argv = self.qemu_argv(memory, port, switch, loadvm)
+        argv = self.qemu_argv(memory, port, switch, loadvm, firmware)
         proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
         if proc.returncode != 0 or not self.running():
             raise LabError("%s: qemu failed to start (rc=%d): %s"
