@@ -1,6 +1,7 @@
 # xenops.xen: one entry point for setup, tests and the demo.
 #   make test        everything CI runs: lint, sanity, unit, then on real Xen lab hosts
-#                    (two VMs at once) the smoke and module tests and the end-to-end scenario
+#                    (two VMs at once) the smoke and module tests, the end-to-end scenario and the
+#                    safe first boot into Xen on a UEFI host
 #   make lab-e2e     molecule default scenario: site.yml end to end on a fresh lab host
 #   make unit        unit tests only
 #   make lint        ansible-lint (production profile), ansible-test sanity, galaxy-importer on the built tarball,
@@ -8,6 +9,7 @@
 #                    environment's build context (ansible-builder create)
 #   make lab-source  Xen built from source by roles/hypervisor on a lab host (~80 min under TCG)
 #   make lab-kernel  a kernel built from source by roles/kernel, booted as a domU on the lab
+#   make lab-uefi    the safe first boot into Xen on a UEFI lab host (OVMF): a broken Xen falls back, then Xen
 #   make lab-faults  fault tests on the lab (broken Xen command line, cut-off bridge change)
 #   make lab-fleet   the fleet on two Xen lab hosts: placement, live moves, preflight, failed migration, drains
 #   make demo        boot the lab, run site.yml against it, show the running domUs
@@ -25,7 +27,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PYTHONPATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: test unit lint ansible-lint sanity tarball importer example ee lab-test lab-smoke lab-e2e lab-faults lab-fleet lab-source lab-kernel bench-fleet molecule-% demo venv collection clean
+.PHONY: test unit lint ansible-lint sanity tarball importer example ee lab-test lab-smoke lab-e2e lab-uefi lab-faults lab-fleet lab-source lab-kernel bench-fleet molecule-% demo venv collection clean
 
 test: lint unit lab-test
 
@@ -85,10 +87,10 @@ ee: venv collection tarball
 
 lint: ansible-lint sanity importer example ee
 
-# The two lab suites run at the same time, each on its own lab VM; each one's output
-# is printed when it ends.
+# The lab suites run two at a time, each on its own lab VM (the UEFI one when the first of
+# the others ends); each one's output is printed when it ends.
 lab-test: venv collection
-	$(MAKE) -j2 --output-sync=target lab-smoke lab-e2e
+	$(MAKE) -j2 --output-sync=target lab-smoke lab-e2e lab-uefi
 
 # site.yml end to end on a fresh lab host: host roles, Xen boot, domains
 lab-e2e: molecule-default
@@ -99,6 +101,12 @@ lab-smoke: venv collection
 	$(BIN)/python -m pytest -v -p no:cacheprovider tests/lab/test_lab_smoke.py tests/lab/test_lab_xen_domain.py \
 	  tests/lab/test_lab_xen_lv.py; \
 	  rc=$$?; hypervisor/lab down; exit $$rc
+
+# a UEFI lab host (its own run dir, .tmp/lab-uefi): a broken Xen command line falls back to the old kernel,
+# then the safe first boot into Xen, then a re-run that changes nothing
+lab-uefi: venv collection
+	$(BIN)/python -m pytest -v -s -p no:cacheprovider tests/lab/test_lab_uefi.py; \
+	  rc=$$?; XENOPS_LAB_RUN_DIR=$(CURDIR)/.tmp/lab-uefi hypervisor/lab down; exit $$rc
 
 lab-faults: venv collection
 	$(BIN)/python -m pytest -v -p no:cacheprovider tests/lab/test_grub_first_boot_fault.py tests/lab/test_network_rollback.py
