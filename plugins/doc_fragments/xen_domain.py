@@ -25,6 +25,12 @@ options:
   type:
     description:
       - The kind of domain, C(type) in xl.cfg(5). xl's default is V(pv).
+      - A V(hvm) domain gets C(serial="pty") (its console for C(xl console)) and C(vnclisten="127.0.0.1") (its VNC
+        console only for the host itself; reach it through an SSH tunnel), and with C(spice=1) also
+        C(spicehost="127.0.0.1"), unless O(extra_options) sets them. Boot order (C(boot)), VNC (C(vnc)),
+        C(vga), C(device_model_version) and the like go into O(extra_options); an ISO image is a disk with
+        C(devtype=cdrom). It needs a device model in dom0 (Debian's C(qemu-system-xen); the hypervisor role
+        installs it with C(hypervisor_hvm=true)).
     type: str
     choices: [pv, pvh, hvm]
   kernel:

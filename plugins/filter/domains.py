@@ -42,7 +42,7 @@ DOMAIN_KEYS = frozenset(PASSTHROUGH + (
     # for the inventory plugin xenops.xen.xen_domains (the domain as an Ansible host)
     'groups', 'vars'))
 DISK_KEYS = frozenset(('type', 'function', 'size', 'fstype', 'label', 'vdev', 'vg', 'path', 'target', 'access',
-                       'mount', 'options', 'resource'))
+                       'mount', 'options', 'resource', 'devtype'))
 VIF_KEYS = frozenset(('bridge', 'mac', 'ip', 'prefix', 'gateway', 'vifname', 'model', 'script', 'rate', 'mtu'))
 OS_KEYS = frozenset(('distribution', 'suite', 'mirror', 'security_mirror'))
 
@@ -154,13 +154,17 @@ def _disks(dom, name, defaults, where):
             vdev_number(vdev)
         except SpecError as exc:
             raise PlanError('%s: %s' % (dwhere, exc))
+        cdrom = disk.get('devtype') is not None
+        if cdrom and (disk['devtype'] != 'cdrom' or kind != 'phy'):
+            raise PlanError("%s: devtype may only be cdrom, on a disk of type phy whose target is an ISO image "
+                            "(or a drive) of the host; got devtype %r on a %s disk" % (dwhere, disk['devtype'], kind))
         if kind in ('phy', 'drbd'):
             fstype = disk.get('fstype') or 'none'
         else:
             fstype = disk.get('fstype') or ('swap' if function == 'swap' else 'ext4')
         _choice(fstype, FSTYPES, dwhere + ': fstype')
-        entry = {'kind': kind, 'function': function, 'vdev': vdev, 'fstype': fstype,
-                 'access': disk.get('access') or 'w', 'label': disk.get('label') or '',
+        entry = {'kind': kind, 'function': function, 'vdev': vdev, 'fstype': fstype, 'cdrom': cdrom,
+                 'access': disk.get('access') or ('ro' if cdrom else 'w'), 'label': disk.get('label') or '',
                  'mount': disk.get('mount') or '', 'options': disk.get('options') or 'defaults',
                  'guest_device': guest_device(vdev)}
         if kind == 'lvm':
@@ -302,7 +306,8 @@ def domain_plan(domains, defaults=None, subnet=None, reserved=None, method='name
             'memory': _int(dom.get('memory', defaults.get('memory', 256)), where + ': memory'),
             'vcpus': _int(dom.get('vcpus', defaults.get('vcpus', 1)), where + ': vcpus'),
             'disks': [dict({'target': d['target'], 'vdev': d['vdev'], 'access': d['access'], 'format': 'raw'},
-                           **({'script': DRBD_SCRIPT} if d['kind'] == 'drbd' else {})) for d in disks],
+                           **({'script': DRBD_SCRIPT} if d['kind'] == 'drbd' else {}),
+                           **({'devtype': 'cdrom'} if d['cdrom'] else {})) for d in disks],
             'vifs': [spec for spec, net in vifs],
             'autostart': _bool(dom.get('autostart', defaults.get('autostart', True)), where + ': autostart'),
             'restart': _choice(dom.get('restart') or defaults.get('restart') or 'never', RESTART_POLICIES, where + ': restart'),
@@ -315,7 +320,12 @@ def domain_plan(domains, defaults=None, subnet=None, reserved=None, method='name
         root = None
         if disks:
             root = next((d for d in disks if d['function'] == 'root'), disks[0])
-        if not dom.get('bootloader'):
+        if entry['type'] == 'hvm':
+            # the firmware boots it from its disks (or an ISO): a kernel only when given for it
+            for key in ('kernel', 'ramdisk', 'extra'):
+                if dom.get(key):
+                    entry[key] = dom[key]
+        elif not dom.get('bootloader'):
             entry['kernel'] = dom.get('kernel') or defaults.get('kernel') or '/vmlinuz'
             ramdisk = dom.get('ramdisk', defaults.get('ramdisk', '/initrd.img'))
             if ramdisk:
@@ -343,6 +353,12 @@ def domain_plan(domains, defaults=None, subnet=None, reserved=None, method='name
             fleet_vifs.append({'mac': spec.get('mac') or stable_mac(name, index), 'ip': net.get('ip', '')})
         plan['fleet'].append({'name': name, 'vifs': fleet_vifs})
 
+        if entry['type'] == 'hvm':
+            # an hvm domain boots with its own boot loader from its disks: the collection does not install into them
+            if 'os' in dom and _os(dom, default_os, where) is not None:
+                raise PlanError('%s: an hvm domain boots its own OS from its disks or an ISO; the guest OS install '
+                                'is for pv and pvh domains: set os: none' % where)
+            continue
         osinfo = _os(dom, default_os, where) if 'os' in dom else default_os
         if osinfo is None:
             continue

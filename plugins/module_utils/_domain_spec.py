@@ -47,6 +47,10 @@ OWNED_KEYS = {'name': 'name', 'type': 'type', 'builder': 'type', 'kernel': 'kern
 
 _EXTRA_KEY_RE = re.compile(r'[a-z][a-z0-9_]*\Z')
 
+#: xl.cfg settings an hvm domain gets unless extra_options sets them: a serial port
+#: for ``xl console`` and a VNC console that only the host itself can reach.
+HVM_DEFAULTS = {'serial': 'pty', 'vnclisten': '127.0.0.1'}
+
 
 class DomainError(Exception):
     """Invalid input or a failed change; ``msg`` is meant for the user.
@@ -241,6 +245,12 @@ def build_config(name, o, prefix=''):
             cfg[key] = o[key]
     if o.get('extra_options'):
         cfg.update(_extra_options(o['extra_options'], prefix))
+    if o.get('type') == 'hvm':
+        for key, value in HVM_DEFAULTS.items():
+            cfg.setdefault(key, value)
+        if cfg.get('spice') and 'spicehost' not in cfg:
+            # xl's SPICE server listens on every address unless told otherwise
+            cfg['spicehost'] = HVM_DEFAULTS['vnclisten']
     return cfg
 
 

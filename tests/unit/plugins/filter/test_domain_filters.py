@@ -204,6 +204,31 @@ def test_bootloader_domain_has_no_kernel():
     assert not set(dom) & {'kernel', 'ramdisk', 'root', 'extra'}
 
 
+def test_hvm_domain_boots_from_its_disks_and_an_iso_with_nothing_installed():
+    # domains_os (DEFAULTS) is debian: it does not apply to an hvm domain
+    out = plan([{'name': 'r1', 'type': 'hvm', 'memory': 512, 'extra_options': {'boot': 'dc'},
+                 'disks': [{'function': 'root', 'size': '2G', 'fstype': 'none', 'vdev': 'hda'},
+                           {'type': 'phy', 'target': '/srv/iso/r.iso', 'devtype': 'cdrom', 'vdev': 'hdc'}]}])
+    dom = out['domains'][0]
+    assert not set(dom) & {'kernel', 'ramdisk', 'root', 'extra', 'bootloader'}
+    assert dom['disks'] == [
+        {'target': '/dev/vg_xen/r1-root', 'vdev': 'hda', 'access': 'w', 'format': 'raw'},
+        {'target': '/srv/iso/r.iso', 'vdev': 'hdc', 'access': 'ro', 'format': 'raw', 'devtype': 'cdrom'}]
+    assert out['roots'] == []
+    assert out['volumes'] == [{'vg': 'vg_xen', 'domain': 'r1', 'function': 'root', 'size': '2G', 'fstype': 'none'}]
+    # what xen_domain writes for it: the CD-ROM, the boot order, the consoles
+    cfg = _domain_spec.build_config('r1', dom)
+    assert cfg['disk'][1] == 'format=raw, vdev=hdc, access=ro, devtype=cdrom, target=/srv/iso/r.iso'
+    assert (cfg['boot'], cfg['serial'], cfg['vnclisten']) == ('dc', 'pty', '127.0.0.1')
+
+
+def test_hvm_domain_keeps_a_kernel_given_for_it():
+    out = plan([{'name': 'r1', 'type': 'hvm', 'kernel': '/boot/k', 'extra': 'console=ttyS0', 'disks': []}])
+    dom = out['domains'][0]
+    assert (dom['kernel'], dom['extra']) == ('/boot/k', 'console=ttyS0')
+    assert 'ramdisk' not in dom and 'root' not in dom
+
+
 def test_empty_ramdisk_and_extra_are_left_out():
     out = domain_plan([{'name': 'g', 'ramdisk': '', 'extra': ''}], DEFAULTS)
     assert 'ramdisk' not in out['domains'][0] and 'extra' not in out['domains'][0]
@@ -227,6 +252,11 @@ def test_empty_ramdisk_and_extra_are_left_out():
       {'name': 'b', 'os': 'none', 'disks': [{'type': 'drbd', 'resource': 'a-root'}]}],
      'domain b: disk a-root is also a disk of domain a'),
     ([{'name': 'a', 'disks': []}], 'has no disks'),
+    ([{'name': 'a', 'type': 'hvm', 'os': {'suite': 'bookworm'}}], 'domain a: an hvm domain boots its own OS.*set os: none'),
+    ([{'name': 'a', 'os': 'none', 'disks': [{'size': '1G', 'devtype': 'cdrom'}]}],
+     "domain a: disk 0: devtype may only be cdrom, on a disk of type phy.*got devtype 'cdrom' on a lvm disk"),
+    ([{'name': 'a', 'os': 'none', 'disks': [{'type': 'phy', 'target': '/dev/sdc', 'devtype': 'floppy'}]}],
+     "devtype may only be cdrom.*got devtype 'floppy' on a phy disk"),
     ([{'name': 'a', 'os': {'distribution': 'fedora', 'suite': '40'}}], 'only debian'),
     ([{'name': 'a', 'os': 'bookworm'}], 'os must be a dict'),
     ([{'name': 'a', 'vifs': [{'ip': '192.0.2.300'}]}], "domain a: vif 0: '192.0.2.300' is not an address"),

@@ -185,6 +185,37 @@ def test_build_config_order_and_values():
         'pvshim = 0', 'serial = "pty"']
 
 
+HVM_ISO = {'target': '/srv/iso/netboot.iso', 'vdev': 'hdc', 'devtype': 'cdrom', 'access': 'ro'}
+
+
+@pytest.mark.parametrize('extra, expect', [
+    # serial console and a VNC console for the host only
+    ({}, {'serial': 'pty', 'vnclisten': '127.0.0.1'}),
+    # what the user sets wins
+    ({'vnclisten': '0.0.0.0', 'serial': 'file:/var/log/xen/r1.serial', 'boot': 'd'},
+     {'serial': 'file:/var/log/xen/r1.serial', 'vnclisten': '0.0.0.0', 'boot': 'd'}),
+    # SPICE listens on every address unless told: the host only
+    ({'spice': True, 'vnc': False}, {'serial': 'pty', 'vnclisten': '127.0.0.1', 'spice': 1, 'vnc': 0,
+                                     'spicehost': '127.0.0.1'}),
+    ({'spice': True, 'spicehost': '10.0.0.1'}, {'serial': 'pty', 'vnclisten': '127.0.0.1', 'spice': 1,
+                                                'spicehost': '10.0.0.1'}),
+])
+def test_hvm_console_defaults(extra, expect):
+    cfg = build_config('r1', {'type': 'hvm', 'memory': 256, 'disks': [HVM_ISO], 'extra_options': extra})
+    assert cfg == dict({'name': 'r1', 'type': 'hvm', 'memory': 256,
+                        'disk': ['format=raw, vdev=hdc, access=ro, devtype=cdrom, target=/srv/iso/netboot.iso']},
+                       **expect)
+    # the same input gives the same file: a re-run changes nothing
+    assert _xlcfg.render(cfg) == _xlcfg.render(build_config('r1', {'type': 'hvm', 'memory': 256, 'disks': [HVM_ISO],
+                                                                   'extra_options': extra}))
+
+
+@pytest.mark.parametrize('dtype', ['pv', 'pvh'])
+def test_no_hvm_console_defaults_for_other_types(dtype):
+    cfg = build_config('w', {'type': dtype, 'kernel': '/k'})
+    assert not set(cfg) & {'serial', 'vnclisten', 'spicehost'}
+
+
 @pytest.mark.parametrize('options, message', [
     ({'kernel': '/k', 'cmdline': 'x', 'extra': 'y'}, 'cmdline is mutually exclusive with root and extra'),
     ({'kernel': '/k', 'type': 'xen'}, "type must be one of pv, pvh, hvm, got 'xen'"),
