@@ -102,11 +102,11 @@ lab-smoke: venv collection
 	  tests/lab/test_lab_xen_lv.py; \
 	  rc=$$?; hypervisor/lab down; exit $$rc
 
-# a UEFI lab host (its own run dir, .tmp/lab-uefi): a broken Xen command line falls back to the old kernel,
-# then the safe first boot into Xen, then a re-run that changes nothing
+# a UEFI lab host (its run dir in the lab cache, named in .tmp/lab-uefi/run-dir): a broken Xen command line
+# falls back to the old kernel, then the safe first boot into Xen, then a re-run that changes nothing
 lab-uefi: venv collection
 	$(BIN)/python -m pytest -v -s -p no:cacheprovider tests/lab/test_lab_uefi.py; \
-	  rc=$$?; XENOPS_LAB_RUN_DIR=$(CURDIR)/.tmp/lab-uefi hypervisor/lab down; exit $$rc
+	  rc=$$?; d=$$(cat .tmp/lab-uefi/run-dir 2>/dev/null) && XENOPS_LAB_RUN_DIR=$$d hypervisor/lab down; exit $$rc
 
 lab-faults: venv collection
 	$(BIN)/python -m pytest -v -p no:cacheprovider tests/lab/test_grub_first_boot_fault.py tests/lab/test_network_rollback.py

@@ -5,6 +5,7 @@ pytest puts this directory on sys.path (rootdir-relative "prepend" import), so t
 with the command's output tail.
 """
 
+import hashlib
 import json
 import os
 import re
@@ -221,6 +222,42 @@ class Lab(object):
         proc = subprocess.run(argv, env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               stdin=subprocess.DEVNULL, timeout=timeout, check=False)
         return proc.returncode, proc.stdout.decode("utf-8", "replace")
+
+
+def cache_dir():
+    """The lab's cache (images, and run dirs kept between runs): ${XDG_CACHE_HOME:-~/.cache}/xenops-lab."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "xenops-lab")
+
+
+def content_key(*paths):
+    """A short hash of the files at paths (files or directories, relative to the repository)."""
+    digest = hashlib.sha256()
+    for path in paths:
+        full = os.path.join(REPO, path)
+        files = [full] if os.path.isfile(full) else sorted(
+            os.path.join(d, f) for d, _, names in os.walk(full) for f in names if "__pycache__" not in d)
+        for name in files:
+            digest.update(os.path.relpath(name, REPO).encode() + b"\0")
+            with open(name, "rb") as fh:
+                digest.update(fh.read() + b"\0")
+    return digest.hexdigest()[:12]
+
+
+def cached_run_dir(prefix, *paths):
+    """A lab run dir in the cache whose name carries the content key of paths, so that a snapshot
+    made in it is reused only while those files are unchanged; older ones of the prefix are removed
+    (after their VMs are stopped)."""
+    runs = os.path.join(cache_dir(), "runs")
+    os.makedirs(runs, exist_ok=True)
+    mine = os.path.join(runs, "%s-%s" % (prefix, content_key(*paths)))
+    for name in os.listdir(runs):
+        old = os.path.join(runs, name)
+        if name.startswith(prefix + "-") and old != mine:
+            Lab(run_dir=old).lab("down", "--wipe", timeout=300)
+            shutil.rmtree(old, ignore_errors=True)
+    os.makedirs(mine, exist_ok=True)
+    return mine
 
 
 def must(result, what):
