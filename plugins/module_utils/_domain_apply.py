@@ -198,7 +198,13 @@ class Executor(object):
         self.toolstack.destroy(d.name)
 
     def _create(self, d, plan, action):
-        self.toolstack.create(d.config_path)
+        try:
+            self.toolstack.create(d.config_path)
+        except CommandError as exc:
+            hint = device_model_hint(exc.stderr)
+            if hint:
+                exc.msg = '%s\n%s' % (exc.msg, hint)
+            raise
         self._verify_boot(d)
 
     def _restart(self, d, plan, action):
@@ -254,6 +260,20 @@ class Executor(object):
                 logs[key] = text
                 parts.append('last lines of %s:\n%s' % (path, text))
         raise DomainError('\n\n'.join(parts), **logs)
+
+
+# libxl's words when dom0 lacks what an hvm domain needs: the firmware (SeaBIOS, hvmloader's BIOS
+# file) or the device model (QEMU built for Xen); Debian's qemu-system-xen brings both
+_DEVICE_MODEL_ERRORS = ('failed to read BIOS file', 'device model', 'qemu-system-i386')
+
+
+def device_model_hint(stderr):
+    """A hint for a failed ``xl create`` of an hvm domain whose firmware or device model is missing, or None."""
+    text = stderr or ''
+    if 'libxl' not in text or not any(word in text for word in _DEVICE_MODEL_ERRORS):
+        return None
+    return ('HVM domains need a device model and its firmware in dom0: install Debian\'s qemu-system-xen '
+            '(the xenops.xen.hypervisor role does with hypervisor_hvm: true).')
 
 
 # A whole task

@@ -547,6 +547,44 @@ def test_create_failure_reports_xl_stderr(cfg_dir):
     assert result['cmd'] == ['xl', 'create', str(cfg_dir / 'news.cfg')]
 
 
+# what xl create printed on the lab's Xen 4.17 for an hvm domain before qemu-system-xen was installed
+HVM_NO_FIRMWARE = (
+    'Parsing config from /etc/xen/r1.cfg\n'
+    'libxl: error: libxl_dom.c:818:libxl__load_hvm_firmware_module: failed to read BIOS file: No such file or directory\n'
+    'libxl: error: libxl_dom.c:1075:libxl__build_hvm: initializing domain firmware failed\n'
+    'libxl: error: libxl_create.c:1640:domcreate_rebuild_done: Domain 1:cannot (re-)build domain: -3\n')
+
+
+def test_create_failure_of_an_hvm_domain_without_device_model_says_what_to_install(cfg_dir):
+    result, failed, seen = run_module(xen_domain.main, dict(
+        name='r1', config_dir=str(cfg_dir), type='hvm', memory=128, boot_settle=0,
+        disks=[{'target': '/srv/iso/r.iso', 'vdev': 'hdc', 'devtype': 'cdrom', 'access': 'ro'}]), calls=(
+        reads() + [Call(['xl', '-N', 'create', str(cfg_dir / '.r1.cfg.tmp')]),
+                   Call(['xl', 'create', str(cfg_dir / 'r1.cfg')], rc=3, err=HVM_NO_FIRMWARE)]))
+    assert failed is True
+    assert result['msg'].startswith("domain r1: create failed: command 'xl create %s' failed with rc=3: Parsing config"
+                                    % (cfg_dir / 'r1.cfg'))
+    assert result['msg'].endswith("failed to read BIOS file: No such file or directory\n"
+                                  "libxl: error: libxl_dom.c:1075:libxl__build_hvm: initializing domain firmware failed\n"
+                                  "libxl: error: libxl_create.c:1640:domcreate_rebuild_done: Domain 1:cannot (re-)build "
+                                  "domain: -3\nHVM domains need a device model and its firmware in dom0: install "
+                                  "Debian's qemu-system-xen (the xenops.xen.hypervisor role does with hypervisor_hvm: true).")
+    assert result['stderr'] == HVM_NO_FIRMWARE
+    # the file it wrote has the hvm console defaults
+    written = (cfg_dir / 'r1.cfg').read_text()
+    assert 'serial = "pty"' in written and 'vnclisten = "127.0.0.1"' in written
+
+
+def test_create_failure_hint_only_for_missing_device_model():
+    from ansible_collections.xenops.xen.plugins.module_utils._domain_apply import device_model_hint
+    assert device_model_hint(HVM_NO_FIRMWARE).startswith('HVM domains need a device model')
+    assert device_model_hint('libxl: error: libxl_dm.c:3164:device_model_spawn_outcome: Domain 3:domain 3 device '
+                             'model: spawn failed (rc=-3)\n').startswith('HVM domains need')
+    assert device_model_hint('libxl: error: libxl_device.c:1136:device_backend_callback: Domain 7:unable to add '
+                             'device with path /local/domain/0/backend/vbd/7/2049\n') is None
+    assert device_model_hint('') is None and device_model_hint(None) is None
+
+
 # ---------------------------------------------------------------- check mode and diff
 
 @pytest.mark.parametrize('options, existing, running, expected', [
