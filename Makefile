@@ -10,6 +10,7 @@
 #   make lab-source  Xen built from source by roles/hypervisor on a lab host (~80 min under TCG)
 #   make lab-kernel  a kernel built from source by roles/kernel, booted as a domU on the lab
 #   make lab-uefi    the safe first boot into Xen on a UEFI lab host (OVMF): a broken Xen falls back, then Xen
+#   make lab-hvm     an HVM domain booted from an ISO image (GRUB, not Linux) on a lab dom0; its serial console
 #   make lab-faults  fault tests on the lab (broken Xen command line, cut-off bridge change)
 #   make lab-fleet   the fleet on two Xen lab hosts: placement, live moves, preflight, failed migration, drains
 #   make demo        boot the lab, run site.yml against it, show the running domUs
@@ -27,7 +28,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PYTHONPATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: test unit lint ansible-lint sanity tarball importer example ee lab-test lab-smoke lab-e2e lab-uefi lab-faults lab-fleet lab-source lab-kernel bench-fleet molecule-% demo venv collection clean
+.PHONY: test unit lint ansible-lint sanity tarball importer example ee lab-test lab-smoke lab-e2e lab-uefi lab-hvm lab-faults lab-fleet lab-source lab-kernel bench-fleet molecule-% demo venv collection clean
 
 test: lint unit lab-test
 
@@ -107,6 +108,12 @@ lab-smoke: venv collection
 lab-uefi: venv collection
 	$(BIN)/python -m pytest -v -s -p no:cacheprovider tests/lab/test_lab_uefi.py; \
 	  rc=$$?; d=$$(cat .tmp/lab-uefi/run-dir 2>/dev/null) && XENOPS_LAB_RUN_DIR=$$d hypervisor/lab down; exit $$rc
+
+# an HVM domain on a lab dom0 (its own run dir, .tmp/lab-hvm; from its xen-ready snapshot when there is one):
+# the device model by the hypervisor role, an ISO made with grub-mkrescue booted by xen_domain, its serial console
+lab-hvm: venv collection
+	$(BIN)/python -m pytest -v -s -p no:cacheprovider tests/lab/test_lab_hvm.py; \
+	  rc=$$?; XENOPS_LAB_RUN_DIR=$(CURDIR)/.tmp/lab-hvm hypervisor/lab down; exit $$rc
 
 lab-faults: venv collection
 	$(BIN)/python -m pytest -v -p no:cacheprovider tests/lab/test_grub_first_boot_fault.py tests/lab/test_network_rollback.py

@@ -202,7 +202,9 @@ options:
     default: false
   shutdown_timeout:
     description:
-      - Seconds to wait for a domain to shut down (C(timeout <seconds> xl shutdown -w <name>)).
+      - Seconds to wait for a domain to shut down (C(timeout <seconds> xl shutdown -w <name>)). An V(hvm) domain is
+        shut down with C(xl shutdown -F): one without PV drivers gets an ACPI power button event, which its OS must
+        act on (else see O(force_destroy)).
     type: int
     default: 120
   boot_settle:

@@ -165,10 +165,14 @@ class Executor(object):
 
     # -- domains
 
-    def _shutdown_domain(self, d):
-        """Shut ``d`` down; returns its ``xl list`` row when it is still there (shut down, not yet destroyed)."""
+    def _shutdown_domain(self, d, plan):
+        """Shut ``d`` down; returns its ``xl list`` row when it is still there (shut down, not yet destroyed).
+
+        An hvm domain may have no PV drivers: it gets an ACPI power button event then (``xl shutdown -F``).
+        """
+        hvm = (plan.current.facts or {}).get('type') == 'hvm'
         try:
-            self.toolstack.shutdown(d.name, d.shutdown_timeout)
+            self.toolstack.shutdown(d.name, d.shutdown_timeout, acpi=hvm)
         except ShutdownTimeout as exc:
             if not d.force_destroy:
                 raise DomainError('domain %s did not shut down within %d seconds (shutdown_timeout); it may still be '
@@ -192,7 +196,7 @@ class Executor(object):
             self.clock.sleep(self.poll_interval)
 
     def _shutdown(self, d, plan, action):
-        self._shutdown_domain(d)
+        self._shutdown_domain(d, plan)
 
     def _destroy(self, d, plan, action):
         self.toolstack.destroy(d.name)
@@ -208,7 +212,7 @@ class Executor(object):
         self._verify_boot(d)
 
     def _restart(self, d, plan, action):
-        if self._shutdown_domain(d) is not None:
+        if self._shutdown_domain(d, plan) is not None:
             # shut down but kept (on_poweroff=preserve, or a slow teardown): its name must be free for xl create
             self.toolstack.destroy(d.name)
         self._create(d, plan, action)

@@ -62,6 +62,8 @@ class Migration(object):
         self.label = params['target_name'] or params['target']
         self.here = params['source_name'] or 'this host'
         self.config_path = os.path.join(params['config_dir'], params['name'] + '.cfg')
+        # the domain's type on this host (converge reads it): an hvm domain is shut down with xl shutdown -F
+        self.source_type = None
         self.auto_path = os.path.join(params['autostart_dir'], params['name'] + '.cfg')
         self.seconds = None
         self.output = None
@@ -206,7 +208,9 @@ class Migration(object):
 
     def _stop_source(self, action):
         started = time.time()
-        self.local.run(['timeout', str(self.p['shutdown_timeout']), 'xl', 'shutdown', '-w', action.name])
+        # an hvm domain may have no PV drivers: -F sends it an ACPI power button event then
+        flags = ['-F'] if self.source_type == 'hvm' else []
+        self.local.run(['timeout', str(self.p['shutdown_timeout']), 'xl', 'shutdown'] + flags + ['-w', action.name])
         self.stopped_at = started
 
     def _copy_disk(self, action):
@@ -281,6 +285,7 @@ def converge(local, params, check_mode=False, diff=False):
     """The module's result: ``name`` runs on the target, with its config file and autostart link there."""
     mig = Migration(local, params)
     source, target, files, missing = mig.read()
+    mig.source_type = (source['state']['domains'].get(params['name']) or {}).get('type')
     cold = mig.read_cold(source, target)
     actions = m.plan(params['name'], source, target, files, shared_disks=params['shared_disks'], missing_paths=missing,
                      cold=cold)

@@ -352,7 +352,7 @@ class Toolstack(object):
     def create(self, cfg_path):
         return self.runner.run(['xl', 'create', cfg_path], cwd=self.XL_CWD)
 
-    def shutdown(self, name, wait_timeout=None):
+    def shutdown(self, name, wait_timeout=None, acpi=False):
         """Shut ``name`` down cleanly.
 
         With ``wait_timeout`` (seconds, > 0) runs
@@ -360,11 +360,14 @@ class Toolstack(object):
         domain is gone and ``timeout`` (coreutils) bounds the wait; its exit
         code 124 means the time ran out and raises :class:`ShutdownTimeout`
         (the guest keeps shutting down).  Without it, ``xl shutdown NAME``
-        only sends the request.
+        only sends the request.  ``acpi`` adds ``-F``: a guest without Xen's PV
+        control interface (an hvm domain without PV drivers) gets an ACPI power
+        button event instead (xl refuses to shut it down otherwise).
         """
+        flags = ['-F'] if acpi else []
         if not wait_timeout:
-            return self.runner.run(['xl', 'shutdown', name])
-        result = self.runner.run(['timeout', str(int(wait_timeout)), 'xl', 'shutdown', '-w', name], check=False)
+            return self.runner.run(['xl', 'shutdown'] + flags + [name])
+        result = self.runner.run(['timeout', str(int(wait_timeout)), 'xl', 'shutdown'] + flags + ['-w', name], check=False)
         if result.rc == 124:
             raise ShutdownTimeout(result.cmd, result.rc, result.stdout, result.stderr,
                                   msg='domain %s did not shut down within %d seconds' % (name, int(wait_timeout)))

@@ -420,6 +420,33 @@ def test_stop_leaves_a_domain_kept_after_shutdown(cfg_dir, clock):
     assert ['xl', 'destroy', 'news'] not in seen
 
 
+# the domain of the lab's HVM test: GRUB from an ISO, no PV drivers
+HVM1 = dict(dtype='hvm', kernel=None, ramdisk=None, cmdline=None, memory=128, maxmem=128, vcpus=1, maxvcpus=1,
+            disks=(('/var/lib/xen/images/xenops-hvm-test.iso', 'hdc', 0),), macs=())
+
+
+def test_hvm_domain_is_shut_down_with_the_acpi_fallback(cfg_dir):
+    """xl refuses a graceful shutdown of a guest without PV drivers unless -F (then an ACPI power button event)."""
+    hvm = dom('hvm1', 1, **HVM1)
+    stop = Call(['timeout', '120', 'xl', 'shutdown', '-F', '-w', 'hvm1'], out='Waiting for 1 domains\n')
+    result, failed, seen = run_module(xen_domain.main, dict(name='hvm1', config_dir=str(cfg_dir), state='absent'),
+                                      calls=reads(hvm) + [stop, poll()] + reads())
+    assert failed is False, result
+    assert actions(result) == ['shutdown']
+    assert stop.argv in seen
+
+
+def test_hvm_domain_that_ignores_the_power_button_is_destroyed_with_force_destroy(cfg_dir):
+    hvm = dom('hvm1', 1, **HVM1)
+    stop = Call(['timeout', '10', 'xl', 'shutdown', '-F', '-w', 'hvm1'], rc=124)
+    result, failed, seen = run_module(xen_domain.main, dict(name='hvm1', config_dir=str(cfg_dir), state='stopped',
+                                                            shutdown_timeout=10, force_destroy=True),
+                                      calls=reads(hvm) + [stop, Call(['xl', 'destroy', 'hvm1'])] + reads())
+    assert failed is False, result
+    assert seen.index(['xl', 'destroy', 'hvm1']) == seen.index(stop.argv) + 1
+    assert stop.argv in seen
+
+
 def test_paused_domain_restart_unpauses_first(cfg_dir):
     (cfg_dir / 'news.cfg').write_text(NEWS_CFG)
     result, failed, seen = run_module(xen_domain.main, args(cfg_dir, kernel='/boot/vmlinuz-new', restart='if_needed',

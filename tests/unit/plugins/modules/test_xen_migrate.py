@@ -311,6 +311,23 @@ def test_cold_move_of_a_domain_on_lvm(dirs):
     assert not [argv for argv in seen if argv[0] == 'lvremove']
 
 
+def test_cold_move_of_an_hvm_domain_shuts_it_down_with_the_acpi_fallback(dirs):
+    """An hvm domain may have no PV drivers: xl shutdown -F (an ACPI power button event then)."""
+    long_text, plain = WITH_DISK
+    domains = json.loads(long_text)
+    for entry in domains:
+        if entry['config']['c_info']['name'] == 'web':
+            entry['config']['c_info']['type'] = 'hvm'
+    hvm_reads = local_state(json.dumps(domains), plain) + reads(dirs)[2:]
+    stop = Call(['timeout', '300', 'xl', 'shutdown', '-F', '-w', 'web'])
+    calls = (hvm_reads + [COLD_PREPARE, stop] + copy_calls() + handover(dirs)[:1]
+             + [remote('cd /dev && xl create %s' % (dirs / 'web.cfg'))] + handover(dirs)[1:])
+    result, failed, seen = run_module(xen_migrate.main, args(dirs, cold=True), calls=calls)
+    assert failed is False, result
+    assert stop.argv in [c for c in seen]
+    assert result['method'] == 'cold'
+
+
 def test_cold_move_in_check_mode_reads_and_changes_nothing(dirs):
     result, failed, seen = run_module(xen_migrate.main, args(dirs, cold=True), calls=reads(dirs), check_mode=True)
     assert (failed, result['changed']) == (False, True)
