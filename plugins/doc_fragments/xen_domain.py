@@ -203,7 +203,7 @@ options:
   shutdown_timeout:
     description:
       - Seconds to wait for a domain to shut down (C(timeout <seconds> xl shutdown -w <name>)). An V(hvm) domain is
-        shut down with C(xl shutdown -F): one without PV drivers gets an ACPI power button event, which its OS must
+        shut down with C(xl shutdown -F), so that one without PV drivers gets an ACPI power button event, which its OS must
         act on (else see O(force_destroy)).
     type: int
     default: 120

@@ -236,7 +236,7 @@ def content_key(*paths):
     for path in paths:
         full = os.path.join(REPO, path)
         files = [full] if os.path.isfile(full) else sorted(
-            os.path.join(d, f) for d, _, names in os.walk(full) for f in names if "__pycache__" not in d)
+            os.path.join(top, f) for top, _subdirs, names in os.walk(full) for f in names if "__pycache__" not in top)
         for name in files:
             digest.update(os.path.relpath(name, REPO).encode() + b"\0")
             with open(name, "rb") as fh:

@@ -324,7 +324,7 @@ def test_cold_move_of_an_hvm_domain_shuts_it_down_with_the_acpi_fallback(dirs):
              + [remote('cd /dev && xl create %s' % (dirs / 'web.cfg'))] + handover(dirs)[1:])
     result, failed, seen = run_module(xen_migrate.main, args(dirs, cold=True), calls=calls)
     assert failed is False, result
-    assert stop.argv in [c for c in seen]
+    assert stop.argv in seen
     assert result['method'] == 'cold'
 
 
