@@ -11,6 +11,8 @@ matter for the boot (hypervisor, grub) three times:
    Xen becomes the GRUB default;
 3. again: nothing changes (changed=0).
 
+`make lab-faults` runs all three; `make lab-uefi` (part of `make test`) runs 2 and 3.
+
 One VM, in a lab run directory of its own kept in the lab's cache
 (~/.cache/xenops-lab/runs/uefi-KEY). The Xen packages are not what this test is about: the
 first run installs them with the hypervisor role and keeps the host in the snapshot
