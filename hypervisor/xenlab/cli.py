@@ -54,7 +54,8 @@ def cmd_up(args):
             continue
         if os.path.exists(host.overlay) and host.firmware != args.firmware:
             log("%s: firmware changes from %s to %s, new disks" % (host.name, host.firmware, args.firmware))
-            for path in (host.overlay, host.data, host.vars):
+            # (prepare_disks makes a new variable store with the new overlay)
+            for path in (host.overlay, host.data):
                 if os.path.exists(path):
                     os.unlink(path)
         for attempt in range(5):

@@ -92,6 +92,13 @@ class Lab(object):
     def is_dom0(self):
         return self.ssh("grep -q control_d /proc/xen/capabilities 2>/dev/null && xl info >/dev/null")[0] == 0
 
+    def grub_env(self):
+        """GRUB's environment block on the host: (saved_entry, the non-empty next_entry lines, the whole listing)."""
+        env = self.must("grub-editenv list")
+        saved = [line.split("=", 1)[1] for line in env.splitlines() if line.startswith("saved_entry=")]
+        pending = [line for line in env.splitlines() if line.startswith("next_entry=") and line != "next_entry="]
+        return (saved[0] if saved else ""), pending, env
+
     def snapshots(self):
         """Snapshots of the running host (empty when it does not run)."""
         rc, out = self.lab("status", "--json")
@@ -222,6 +229,12 @@ class Lab(object):
         proc = subprocess.run(argv, env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               stdin=subprocess.DEVNULL, timeout=timeout, check=False)
         return proc.returncode, proc.stdout.decode("utf-8", "replace")
+
+
+def grub_reboot_seconds(out):
+    """How long the grub role's reboot into Xen took (the reboot module's "elapsed", printed with -v), or None."""
+    found = re.search(r"TASK \[xenops\.xen\.grub : Reboot into the Xen entry once\].*?\"elapsed\": (\d+)", out, re.S)
+    return int(found.group(1)) if found else None
 
 
 def cache_dir():

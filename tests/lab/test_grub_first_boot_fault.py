@@ -14,7 +14,6 @@ Timings go to .tmp/lab-grub-fault/timings.json.
 
 import json
 import os
-import re
 import time
 
 import pytest
@@ -70,10 +69,9 @@ def test_impossible_xen_cmdline_falls_back_to_the_old_kernel(lab_host):
     assert ssh("cat /proc/sys/kernel/random/boot_id").strip() != boot_before
     assert ssh("uname -r").strip() == kernel_before
     assert ssh("test -e /sys/hypervisor/type && cat /sys/hypervisor/type || echo none").strip() == "none"
-    env = ssh("grub-editenv list")
-    saved = [line.split("=", 1)[1] for line in env.splitlines() if line.startswith("saved_entry=")]
-    assert saved and saved[0].startswith("gnulinux-simple-"), env
-    assert not [line for line in env.splitlines() if line.startswith("next_entry=") and line != "next_entry="]
+    saved, pending, env = LAB.grub_env()
+    assert saved.startswith("gnulinux-simple-"), env
+    assert not pending, env
     # the watchdog of the trial boot is gone
     assert ssh("ls /etc/systemd/system/ | grep -c xenops-xen-trial || true").strip() == "0"
 
@@ -84,9 +82,9 @@ def test_impossible_xen_cmdline_falls_back_to_the_old_kernel(lab_host):
     timings = {"lab_up_seconds": round(lab_host["up_seconds"]),
                "failing_play_seconds": round(play_seconds)}
     # the reboot module reports how long the boot into Xen, the panic and the way back took
-    reboot = re.search(r"TASK \[xenops\.xen\.grub : Reboot into the Xen entry once\].*?\"elapsed\": (\d+)", out, re.S)
-    if reboot:
-        timings["reboot_to_fallback_seconds"] = int(reboot.group(1))
+    reboot = labkit.grub_reboot_seconds(out)
+    if reboot is not None:
+        timings["reboot_to_fallback_seconds"] = reboot
     with open(os.path.join(RUN_DIR, "timings.json"), "w") as fh:
         json.dump(timings, fh, indent=2)
     print("timings: %s" % timings)

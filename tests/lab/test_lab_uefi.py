@@ -59,19 +59,6 @@ def site(inventory, *extra, tags=TAGS):
     return rc, out, time.time() - t0
 
 
-def reboot_seconds(out):
-    found = re.search(r"TASK \[xenops\.xen\.grub : Reboot into the Xen entry once\].*?\"elapsed\": (\d+)",
-                      out, re.S)
-    return int(found.group(1)) if found else None
-
-
-def saved_entry():
-    env = ssh("grub-editenv list")
-    saved = [line.split("=", 1)[1] for line in env.splitlines() if line.startswith("saved_entry=")]
-    pending = [line for line in env.splitlines() if line.startswith("next_entry=") and line != "next_entry="]
-    return (saved[0] if saved else ""), pending, env
-
-
 @pytest.fixture(scope="module")
 def lab_host():
     os.makedirs(OUT_DIR, exist_ok=True)
@@ -129,7 +116,7 @@ def test_impossible_xen_cmdline_falls_back_to_the_old_kernel(lab_host):
     boot_before = ssh("cat /proc/sys/kernel/random/boot_id").strip()
     rc, out, seconds = site(lab_host["inventory"], "-e", json.dumps({"grub_xen_dom0_mem": "16M,max:16M"}), "-v")
     TIMINGS["failing_play_seconds"] = round(seconds)
-    TIMINGS["failing_reboot_to_fallback_seconds"] = reboot_seconds(out)
+    TIMINGS["failing_reboot_to_fallback_seconds"] = labkit.grub_reboot_seconds(out)
     with open(os.path.join(OUT_DIR, "fault-play.log"), "w") as fh:
         fh.write(out)
 
@@ -148,7 +135,7 @@ def test_impossible_xen_cmdline_falls_back_to_the_old_kernel(lab_host):
     assert ssh("cat /proc/sys/kernel/random/boot_id").strip() != boot_before
     assert ssh("uname -r").strip() == kernel_before
     assert ssh("test -e /sys/hypervisor/type && cat /sys/hypervisor/type || echo none").strip() == "none"
-    saved, pending, env = saved_entry()
+    saved, pending, env = LAB.grub_env()
     assert saved.startswith("gnulinux-simple-"), env
     assert not pending, env
     assert ssh("ls /etc/systemd/system/ | grep -c xenops-xen-trial || true").strip() == "0"
@@ -163,7 +150,7 @@ def test_the_safe_first_boot_into_xen_works_on_uefi(lab_host):
     console_start = console_size()
     rc, out, seconds = site(lab_host["inventory"], "-v")
     TIMINGS["first_boot_play_seconds"] = round(seconds)
-    TIMINGS["reboot_into_xen_seconds"] = reboot_seconds(out)
+    TIMINGS["reboot_into_xen_seconds"] = labkit.grub_reboot_seconds(out)
     with open(os.path.join(OUT_DIR, "first-boot-play.log"), "w") as fh:
         fh.write(out)
     assert rc == 0, out[-4000:]
@@ -175,7 +162,7 @@ def test_the_safe_first_boot_into_xen_works_on_uefi(lab_host):
     # Xen was started by the EFI GRUB (its memory map is the firmware's), and dom0 sees the firmware too
     assert "EFI RAM map" in console_since(console_start)
     assert ssh("test -d /sys/firmware/efi && echo uefi || echo bios").strip() == "uefi"
-    saved, pending, env = saved_entry()
+    saved, pending, env = LAB.grub_env()
     assert saved.startswith("xen-gnulinux-simple-"), env
     assert not pending, env
 
