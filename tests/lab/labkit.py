@@ -99,6 +99,17 @@ class Lab(object):
         pending = [line for line in env.splitlines() if line.startswith("next_entry=") and line != "next_entry="]
         return (saved[0] if saved else ""), pending, env
 
+    def assert_fell_back(self, boot_before, kernel_before):
+        """After a failed boot into Xen: a new boot of the old kernel, without Xen, the GRUB default the
+        plain kernel, no one-time entry pending, and the trial boot's watchdog gone."""
+        assert self.must("cat /proc/sys/kernel/random/boot_id").strip() != boot_before
+        assert self.must("uname -r").strip() == kernel_before
+        assert self.must("test -e /sys/hypervisor/type && cat /sys/hypervisor/type || echo none").strip() == "none"
+        saved, pending, env = self.grub_env()
+        assert saved.startswith("gnulinux-simple-"), env
+        assert not pending, env
+        assert self.must("ls /etc/systemd/system/ | grep -c xenops-xen-trial || true").strip() == "0"
+
     def snapshots(self):
         """Snapshots of the running host (empty when it does not run)."""
         rc, out = self.lab("status", "--json")
