@@ -22,6 +22,7 @@ PLAY = """- hosts: all
       ansible.builtin.include_role:
         name: xenops.xen.grub
         tasks_from: preflight
+        public: true
     - name: Show what it found
       ansible.builtin.debug:
         msg: "firmware={{ __grub_firmware }}"

@@ -1,0 +1,143 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A new Debian domain with xen-tools' xen-create-image against the domains role, to "answers on SSH".
+
+    XENOPS_LAB_RUN_DIR=... .venv/bin/python tests/bench/provision_vs_xen_tools.py [--host lab1] [--runs 3]
+
+Needs a running lab host that is already a Xen host (playbooks/site.yml applied: volume
+group vg_xen, bridge xenbr0 with 192.0.2.1/24, as in playbooks/inventory/host_vars/lab1.yml).
+Installs Debian's xen-tools there (set-up, not timed), then per run:
+
+  xen-tools, cold   empty xen-tools package cache: xen-create-image (LVM, its default
+                    install method debootstrap, same suite and mirror as the host), xl create
+  xen-tools, cached the same again with the .deb files the cold run left in its cache
+  domains role      playbooks/domains.yml with one domain (the base system cached on the
+                    controller and the host by an untimed warm-up run)
+
+Every domain: bookworm, a 1G ext4 root logical volume, no swap, 192 MiB, one vif on xenbr0
+with a static address. Each is timed from the start of its command to the moment its SSH
+port answers (probed from dom0), then removed (xl destroy and xen-delete-image, or the
+play with state absent). Prints the median (min-max) of each and the ratios. A script,
+not a test: timings under QEMU without KVM vary with the load of the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import statistics
+import time
+
+import benchlib
+
+SUITE = 'bookworm'
+VG = 'vg_xen'
+XT_CACHE = '/var/cache/xen-tools/archives'
+XT_ADDRESS = '192.0.2.211'
+ROLE_ADDRESS = '192.0.2.212'
+
+
+def role_domain(state='running'):
+    return {'name': 'bench-role', 'state': state, 'memory': 192, 'vcpus': 1, 'purge_disks': True,
+            'disks': [{'function': 'root', 'size': '1G', 'fstype': 'ext4'}],
+            'vifs': [{'bridge': 'xenbr0', 'ip': ROLE_ADDRESS + '/24', 'gateway': '192.0.2.1'}]}
+
+
+def host_mirror(host):
+    """The Debian mirror the lab host's own apt sources use (xen-tools gets the same one)."""
+    out = benchlib.ssh(host, "grep -h -E '^(URIs:|deb )' /etc/apt/sources.list.d/*.sources "
+                             "/etc/apt/sources.list 2>/dev/null | grep -v security").stdout
+    for line in out.splitlines():
+        words = line.split()
+        uri = words[1] if words[0] == 'URIs:' else next((w for w in words[1:] if '://' in w), '')
+        if uri:
+            return uri
+    raise SystemExit('bench: no Debian mirror in the apt sources of %s' % host)
+
+
+def xen_tools_remove(host, name):
+    benchlib.ssh(host, 'xl destroy %s >/dev/null 2>&1; xen-delete-image --lvm=%s %s >/dev/null 2>&1; '
+                       'rm -f /etc/xen/%s.cfg; true' % (name, VG, name, name), check=False)
+
+
+def xen_tools_run(host, name, mirror, cold):
+    """Seconds of xen-create-image, of xl create, and from xl create to SSH."""
+    xen_tools_remove(host, name)
+    if cold:
+        benchlib.ssh(host, 'rm -rf %s && mkdir -p %s' % (XT_CACHE, XT_CACHE))
+    argv = ['xen-create-image', '--hostname=' + name, '--lvm=' + VG, '--size=1G', '--noswap', '--fs=ext4',
+            '--memory=192M', '--vcpus=1', '--dist=' + SUITE, '--arch=amd64', '--mirror=' + mirror,
+            '--install-method=debootstrap', '--cache=yes', '--cachedir=' + XT_CACHE,
+            '--ip=' + XT_ADDRESS, '--netmask=255.255.255.0', '--gateway=192.0.2.1', '--bridge=xenbr0',
+            '--output=/etc/xen', '--extension=.cfg', '--force']
+    label = 'xen-tools %s' % ('cold' if cold else 'cached')
+    benchlib.log('%s: %s' % (label, ' '.join(argv)))
+    start = time.monotonic()
+    proc = benchlib.ssh(host, ' '.join(shlex.quote(a) for a in argv) + ' >/var/log/bench-xen-create-image.log 2>&1',
+                        check=False)
+    created = time.monotonic() - start
+    if proc.returncode != 0:
+        log = benchlib.ssh(host, 'tail -40 /var/log/bench-xen-create-image.log', check=False).stdout
+        raise SystemExit('bench: xen-create-image failed (rc=%d):\n%s' % (proc.returncode, log))
+    start = time.monotonic()
+    benchlib.ssh(host, 'xl create /etc/xen/%s.cfg' % name)
+    booted = time.monotonic() - start
+    ssh_s = benchlib.wait_ssh(host, XT_ADDRESS)
+    cache = benchlib.ssh(host, 'ls %s | wc -l' % XT_CACHE).stdout.strip()
+    benchlib.log('%s: create %.1f s, xl create %.1f s, SSH %.1f s later (%s files in the cache)'
+                 % (label, created, booted, ssh_s, cache))
+    xen_tools_remove(host, name)
+    return {'create_s': created, 'start_s': booted, 'ssh_s': ssh_s, 'total_s': created + booted + ssh_s}
+
+
+def role_run(host, inv, present, absent):
+    play_s, _recap = benchlib.run_play(inv, present, 'xen_tools-role', limit=host)
+    ssh_s = benchlib.wait_ssh(host, ROLE_ADDRESS)
+    benchlib.log('domains role: play %.1f s, SSH %.1f s later' % (play_s, ssh_s))
+    benchlib.run_play(inv, absent, 'xen_tools-role-remove', limit=host)
+    return {'play_s': play_s, 'ssh_s': ssh_s, 'total_s': play_s + ssh_s}
+
+
+def summary(values):
+    return '%.0f s (%.0f-%.0f)' % (statistics.median(values), min(values), max(values))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
+    ap.add_argument('--host', default='lab1')
+    ap.add_argument('--runs', type=int, default=3)
+    args = ap.parse_args()
+
+    inv = benchlib.inventory()
+    present = benchlib.write_vars('xt-role.json', {'xen_domains': [role_domain()]})
+    absent = benchlib.write_vars('xt-role-absent.json', {'xen_domains': [role_domain('absent')]})
+    benchlib.log('installing xen-tools on %s (not timed)' % args.host)
+    benchlib.ssh(args.host, 'DEBIAN_FRONTEND=noninteractive apt-get install -y -q xen-tools >/dev/null')
+    version = benchlib.ssh(args.host, "dpkg-query -W -f '${Version}' xen-tools").stdout.strip()
+    mirror = host_mirror(args.host)
+    benchlib.log('warm-up of the domains role: base system cached, domain removed (not timed)')
+    role_run(args.host, inv, present, absent)
+
+    results = {'host': args.host, 'xen_tools': version, 'date': time.strftime('%Y-%m-%d %H:%M:%S'),
+               'runs': []}
+    for index in range(args.runs):
+        benchlib.log('run %d of %d' % (index + 1, args.runs))
+        run = {'xen_tools_cold': xen_tools_run(args.host, 'bench-xt', mirror, cold=True),
+               'xen_tools_cached': xen_tools_run(args.host, 'bench-xt', mirror, cold=False),
+               'role': role_run(args.host, inv, present, absent)}
+        results['runs'].append(run)
+        benchlib.save('provision_vs_xen_tools.json', results)
+
+    totals = dict((key, [run[key]['total_s'] for run in results['runs']])
+                  for key in ('xen_tools_cold', 'xen_tools_cached', 'role'))
+    role = statistics.median(totals['role'])
+    print('xen-tools %s, %d runs, to "answers on SSH", median (min-max):' % (version, args.runs))
+    print('  xen-tools, cold cache     %-18s ratio to the role %.1fx'
+          % (summary(totals['xen_tools_cold']), statistics.median(totals['xen_tools_cold']) / role))
+    print('  xen-tools, its cache      %-18s ratio to the role %.1fx'
+          % (summary(totals['xen_tools_cached']), statistics.median(totals['xen_tools_cached']) / role))
+    print('  domains role, cached base %-18s' % summary(totals['role']))
+
+
+if __name__ == '__main__':
+    main()

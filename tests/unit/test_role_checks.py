@@ -1,0 +1,83 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The checks at the start of the host roles (one assert each, whose message names what is wrong), run on
+this machine in check mode through the roles' preflight task files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+PLAY = """- hosts: all
+  gather_facts: true
+  gather_subset: [min, interfaces]
+  tasks:
+    - name: Run the checks of the role
+      ansible.builtin.include_role:
+        name: xenops.xen.{role}
+        tasks_from: preflight
+    - name: Checks passed
+      ansible.builtin.debug:
+        msg: CHECKS-PASSED
+"""
+
+
+def run_checks(tmp_path, role, extra):
+    play = tmp_path / 'play.yml'
+    play.write_text(PLAY.format(role=role))
+    env = dict(os.environ, ANSIBLE_NOCOLOR='1')
+    env.setdefault('ANSIBLE_COLLECTIONS_PATH', os.path.join(ROOT, '.tmp', 'collections'))
+    extra = dict(extra, ansible_become=False, ansible_python_interpreter=sys.executable)
+    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,',
+                           '-c', 'local', '--check', '-e', json.dumps(extra), str(play)],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, timeout=300, check=False)
+    return proc.returncode, ' '.join(proc.stdout.decode('utf-8', 'replace').split())
+
+
+HYPERVISOR_VARS = 'hypervisor_install_method must be one of packages, source, hypervisor_console_log one of'
+HYPERVISOR_SOURCE = 'hypervisor_install_method=source needs hypervisor_source_tarball'
+NETWORK_VARS = 'network_backend must be ifupdown or systemd-networkd; every bridge needs a unique name'
+GRUB_VARS = 'grub_xen_options must not contain noreboot'
+
+
+@pytest.mark.parametrize('role, extra, message', [
+    ('hypervisor', {'hypervisor_install_method': 'rpm'}, HYPERVISOR_VARS),
+    ('hypervisor', {'hypervisor_console_log': 'everything'}, HYPERVISOR_VARS),
+    ('hypervisor', {'hypervisor_xl_autoballoon': 'maybe'}, HYPERVISOR_VARS),
+    ('hypervisor', {'hypervisor_install_method': 'source'}, HYPERVISOR_SOURCE),
+    ('network', {'network_backend': 'netplan'}, NETWORK_VARS),
+    ('network', {'network_bridges': [{'name': 'a-bridge-name-too-long'}]}, NETWORK_VARS),
+    ('network', {'network_bridges': [{'name': 'xenbr0'}, {'name': 'xenbr0'}]}, NETWORK_VARS),
+    ('network', {'network_bridges': [{'name': 'xenbr0', 'method': 'static'}]}, NETWORK_VARS),
+    ('network', {'network_bridges': [{'name': 'xenbr0', 'vlan': 10}]}, NETWORK_VARS),
+    ('network', {'network_rollback_timeout': 10}, NETWORK_VARS),
+    ('network', {'network_bridges': [{'name': 'xenbr0', 'uplink': 'nosuchnic9'}]},
+     'Uplinks not found on the host: nosuchnic9'),
+    ('grub', {'grub_xen_options': ['noreboot']}, GRUB_VARS),
+    ('grub', {'grub_reboot_timeout': 0}, GRUB_VARS),
+])
+def test_bad_settings_are_refused_with_their_message(tmp_path, role, extra, message):
+    rc, out = run_checks(tmp_path, role, extra)
+    assert rc != 0
+    assert message in out, out[-3000:]
+    assert 'CHECKS-PASSED' not in out
+
+
+@pytest.mark.parametrize('role, extra', [
+    ('hypervisor', {}),
+    ('hypervisor', {'hypervisor_install_method': 'source', 'hypervisor_source_url': 'https://example.org/xen.tar.gz',
+                    'hypervisor_source_checksum': 'sha256:' + '0' * 64}),
+    ('network', {'network_backend': 'systemd-networkd', 'network_bridges': [
+        {'name': 'xenbr0', 'method': 'static', 'addresses': ['192.0.2.1/24']}, {'name': 'xenbr1', 'uplink': 'lo'}]}),
+    ('grub', {}),
+])
+def test_good_settings_pass(tmp_path, role, extra):
+    rc, out = run_checks(tmp_path, role, extra)
+    assert rc == 0, out[-3000:]
+    assert 'CHECKS-PASSED' in out
