@@ -209,8 +209,7 @@ class Migration(object):
     def _stop_source(self, action):
         started = time.time()
         # an hvm domain may have no PV drivers: -F sends it an ACPI power button event then
-        flags = ['-F'] if self.source_type == 'hvm' else []
-        self.local.run(['timeout', str(self.p['shutdown_timeout']), 'xl', 'shutdown'] + flags + ['-w', action.name])
+        self.src_xl.shutdown(action.name, wait_timeout=self.p['shutdown_timeout'], acpi=self.source_type == 'hvm')
         self.stopped_at = started
 
     def _copy_disk(self, action):

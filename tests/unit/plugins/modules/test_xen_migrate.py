@@ -380,6 +380,7 @@ def test_cold_move_that_does_not_shut_down_in_time_leaves_the_domain_running(dir
     result, failed, seen = run_module(xen_migrate.main, args(dirs, cold=True), calls=calls)
     assert failed is True
     assert 'failed at "shut web down here"' in result['msg'] and result['runs_on'] == 'lab1', result['msg']
+    assert 'domain web did not shut down within 300 seconds' in result['msg'], result['msg']
     assert result['recovery'] == ['remove vg_xen/web-root on lab2 again']
 
 
