@@ -6,40 +6,16 @@ against a stand-in for /sys/firmware/efi)."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
 import pytest
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+from roleplay import run_role_tasks
+
 SECURE_BOOT = 'SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c'
-PLAY = """- hosts: all
-  gather_facts: false
-  tasks:
-    - name: Run the preflight of the grub role
-      ansible.builtin.include_role:
-        name: xenops.xen.grub
-        tasks_from: preflight
-        public: true
-    - name: Show what it found
-      ansible.builtin.debug:
-        msg: "firmware={{ __grub_firmware }}"
-"""
 
 
 def preflight(tmp_path, efi):
-    play = tmp_path / 'play.yml'
-    play.write_text(PLAY)
-    env = dict(os.environ, ANSIBLE_NOCOLOR='1')
-    env.setdefault('ANSIBLE_COLLECTIONS_PATH', os.path.join(ROOT, '.tmp', 'collections'))
-    extra = {'__grub_efi_path': str(efi), 'ansible_become': False,
-             'ansible_python_interpreter': sys.executable}
-    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,',
-                           '-c', 'local', '--check', '-e', json.dumps(extra), str(play)],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, timeout=300, check=False)
-    return proc.returncode, ' '.join(proc.stdout.decode('utf-8', 'replace').split())
+    return run_role_tasks(tmp_path, 'grub', {'__grub_efi_path': str(efi)}, 'firmware={{ __grub_firmware }}',
+                          gather_facts=False)
 
 
 def efi_tree(tmp_path, value):

@@ -6,38 +6,13 @@ this machine in check mode through the roles' preflight task files."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
 import pytest
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
-PLAY = """- hosts: all
-  gather_facts: true
-  gather_subset: [min, interfaces]
-  tasks:
-    - name: Run the checks of the role
-      ansible.builtin.include_role:
-        name: xenops.xen.{role}
-        tasks_from: preflight
-    - name: Checks passed
-      ansible.builtin.debug:
-        msg: CHECKS-PASSED
-"""
+from roleplay import run_role_tasks
 
 
 def run_checks(tmp_path, role, extra):
-    play = tmp_path / 'play.yml'
-    play.write_text(PLAY.format(role=role))
-    env = dict(os.environ, ANSIBLE_NOCOLOR='1')
-    env.setdefault('ANSIBLE_COLLECTIONS_PATH', os.path.join(ROOT, '.tmp', 'collections'))
-    extra = dict(extra, ansible_become=False, ansible_python_interpreter=sys.executable)
-    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,',
-                           '-c', 'local', '--check', '-e', json.dumps(extra), str(play)],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, timeout=300, check=False)
-    return proc.returncode, ' '.join(proc.stdout.decode('utf-8', 'replace').split())
+    return run_role_tasks(tmp_path, role, extra, 'CHECKS-PASSED')
 
 
 HYPERVISOR_VARS = 'hypervisor_install_method must be one of packages, source, hypervisor_console_log one of'
