@@ -14,6 +14,8 @@
 #   make lab-faults  fault tests on the lab (broken Xen command line on a BIOS and on a UEFI host, cut-off bridge
 #                    change)
 #   make lab-fleet   the fleet on two Xen lab hosts: placement, live moves, preflight, failed migration, drains
+#   make lab-driver-domain  a network driver domain serving the vif of another domain on a lab dom0, its
+#                    readiness check, a re-run, and the boot order after a reboot of dom0
 #   make demo        boot the lab, run site.yml against it, show the running domUs
 #   make bench-fleet no-op re-run cost at fleet scale (hosts x domains, batch against loop; no lab: sshd hosts
 #                    on 127.0.0.1 with a stand-in for xl and LVM), a table for docs/BENCHMARKS.md
@@ -29,7 +31,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PYTHONPATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: test unit lint ansible-lint sanity tarball importer example ee lab-test lab-smoke lab-e2e lab-uefi lab-hvm lab-faults lab-fleet lab-source lab-kernel bench-fleet molecule-% demo venv collection clean
+.PHONY: test unit lint ansible-lint sanity tarball importer example ee lab-test lab-smoke lab-e2e lab-uefi lab-hvm lab-faults lab-fleet lab-driver-domain lab-source lab-kernel bench-fleet molecule-% demo venv collection clean
 
 test: lint unit lab-test
 
@@ -116,6 +118,12 @@ lab-uefi: venv collection
 lab-hvm: venv collection
 	$(BIN)/python -m pytest -v -s -p no:cacheprovider tests/lab/test_lab_hvm.py; \
 	  rc=$$?; XENOPS_LAB_RUN_DIR=$(CURDIR)/.tmp/lab-hvm hypervisor/lab down; exit $$rc
+
+# a network driver domain and its client on a lab dom0 (its own run dir, .tmp/lab-driver; from its xen-ready
+# snapshot when there is one)
+lab-driver-domain: venv collection
+	$(BIN)/python -m pytest -v -s -p no:cacheprovider tests/lab/test_lab_driver_domain.py; \
+	  rc=$$?; XENOPS_LAB_RUN_DIR=$(CURDIR)/.tmp/lab-driver hypervisor/lab down; exit $$rc
 
 lab-faults: venv collection
 	$(BIN)/python -m pytest -v -p no:cacheprovider tests/lab/test_grub_first_boot_fault.py tests/lab/test_lab_uefi.py \

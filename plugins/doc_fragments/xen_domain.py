@@ -179,6 +179,14 @@ options:
       - A changed setting here needs a restart of a running domain; it is noticed by comparing with the previous
         config file, as C(xl list -l) does not show every setting.
     type: dict
+  driver_domain:
+    description:
+      - V(true) makes the domain a driver domain (C(driver_domain = 1) in its config) that serves devices of other
+        domains, which name it as the C(backend) of their O(vifs) (or O(disks)). Inside, it needs the backend drivers
+        and C(xl devd) (see the C(xenops.xen.domains) role, which sets such a domain up).
+      - A domain of the task whose devices name a driver domain of the task is started after it (see
+        O(backend_timeout)).
+    type: bool
   autostart:
     description:
       - V(true) links C(<config_dir>/auto/<name>.cfg) to the config file, so that the C(xendomains) service starts
@@ -213,8 +221,19 @@ options:
         check.
     type: int
     default: 3
+  backend_timeout:
+    description:
+      - Before C(xl create) of a domain whose O(vifs) or O(disks) name a driver domain as C(backend), seconds to wait
+        for that driver domain to say it serves its backends, by writing V(ready) to C(data/xenops-backend) below its
+        xenstore home (C(/local/domain/<domid>/); the C(xenops.xen.domains) role's driver domains do once C(xl devd)
+        runs). V(0) only checks that the driver domain runs.
+      - A driver domain that does not run, crashed or is not ready in time fails the task with the end of its
+        console log; the domain is not started.
+    type: int
+    default: 300
 notes:
-  - Needs C(xl) (Xen 4.17 toolstack) and C(timeout) (coreutils) on the host, and root.
+  - Needs C(xl) (Xen 4.17 toolstack) and C(timeout) (coreutils) on the host, and root; C(xenstore-read) for a domain
+    whose devices name a driver domain.
   - RV(restart_required) is true when the domain still needs a restart after the task. Settings that C(xl list -l)
     does not show (most O(extra_options)) are only compared with the previous config file, so after a task with
     O(restart=never) has written them, later runs no longer report that the running domain lacks them.

@@ -34,16 +34,21 @@ ROOT_FSTYPES = ('ext4', 'xfs')
 
 # Options handed to xen_domain as they are.
 PASSTHROUGH = ('maxmem', 'maxvcpus', 'bootloader', 'on_poweroff', 'on_reboot', 'on_crash', 'extra_options',
-               'force_destroy', 'shutdown_timeout', 'boot_settle')
+               'force_destroy', 'shutdown_timeout', 'boot_settle', 'backend_timeout')
 DOMAIN_KEYS = frozenset(PASSTHROUGH + (
     'name', 'state', 'type', 'memory', 'vcpus', 'kernel', 'ramdisk', 'extra', 'disks', 'vifs', 'os', 'autostart',
     'restart', 'purge_disks', 'root_ssh_keys', 'root_password_hash', 'hostname', 'dns_domain', 'ip', 'prefix',
-    'gateway', 'nameservers',
+    'gateway', 'nameservers', 'driver_domain', 'bridges',
     # for the inventory plugin xenops.xen.xen_domains (the domain as an Ansible host)
     'groups', 'vars'))
 DISK_KEYS = frozenset(('type', 'function', 'size', 'fstype', 'label', 'vdev', 'vg', 'path', 'target', 'access',
                        'mount', 'options', 'resource', 'devtype'))
-VIF_KEYS = frozenset(('bridge', 'mac', 'ip', 'prefix', 'gateway', 'vifname', 'model', 'script', 'rate', 'mtu'))
+VIF_KEYS = frozenset(('bridge', 'mac', 'ip', 'prefix', 'gateway', 'vifname', 'model', 'script', 'rate', 'mtu',
+                      'backend'))
+# the bridges inside a network driver domain: the keys of the network role's bridges that make sense there
+BRIDGE_KEYS = frozenset(('name', 'uplink', 'method', 'addresses', 'gateway', 'mtu'))
+BRIDGE_METHODS = ('static', 'none', 'dhcp')
+_IFNAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$')
 OS_KEYS = frozenset(('distribution', 'suite', 'mirror', 'security_mirror'))
 
 _FUNCTION_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9+_.]*$')
@@ -215,11 +220,59 @@ def _interface(value, prefix, where):
         raise PlanError('%s: %r is not an address: %s' % (where, value, exc))
 
 
-def _vifs(dom, name, defaults, where):
+def _bridges(dom, where):
+    """The bridges inside a driver domain (``bridges``): the network role's keys, checked."""
     result = []
+    for index, bridge, bwhere in _items(dom, 'bridges', [], BRIDGE_KEYS, where):
+        name = to_text(bridge.get('name') or '')
+        if not _IFNAME_RE.match(name):
+            raise PlanError('%s: name %r is not an interface name (at most 15 letters, digits, _ . -)' % (bwhere, name))
+        method = _choice(bridge.get('method') or ('static' if bridge.get('addresses') else 'none'), BRIDGE_METHODS,
+                         bwhere + ': method')
+        addresses = bridge.get('addresses') or []
+        if isinstance(addresses, str):
+            addresses = [addresses]
+        if method != 'static' and addresses:
+            raise PlanError('%s: addresses need method static' % bwhere)
+        entry = {'name': name, 'method': method,
+                 'addresses': [to_text(_interface(a, None, bwhere + ': addresses').with_prefixlen) for a in addresses]}
+        if method == 'static' and not entry['addresses']:
+            raise PlanError('%s: method static needs addresses' % bwhere)
+        if bridge.get('uplink'):
+            uplink = to_text(bridge['uplink'])
+            if not _IFNAME_RE.match(uplink):
+                raise PlanError('%s: uplink %r is not an interface name' % (bwhere, uplink))
+            entry['uplink'] = uplink
+        if bridge.get('gateway'):
+            entry['gateway'] = to_text(bridge['gateway'])
+        if bridge.get('mtu') is not None:
+            entry['mtu'] = _int(bridge['mtu'], bwhere + ': mtu', minimum=68)
+        if name in [b['name'] for b in result]:
+            raise PlanError('%s: bridge %s is listed twice' % (where, name))
+        result.append(entry)
+    return result
+
+
+def _vifs(dom, name, defaults, where, drivers=None):
+    """``(spec, net)`` of each vif; ``drivers`` maps the driver domains of the list to their bridges."""
+    result = []
+    drivers = drivers or {}
     for index, vif, vwhere in _items(dom, 'vifs', [{}], VIF_KEYS, where):
         spec = dict((k, vif[k]) for k in ('vifname', 'model', 'script', 'rate', 'mtu') if vif.get(k) is not None)
         spec['bridge'] = vif.get('bridge') or defaults.get('bridge') or 'xenbr0'
+        if vif.get('backend') is not None:
+            backend = to_text(vif['backend'])
+            if backend == name:
+                raise PlanError('%s: a domain cannot be the backend of its own vif' % vwhere)
+            if backend not in drivers:
+                raise PlanError('%s: backend %s is not a driver domain of this host (a domain of the same list with '
+                                'driver_domain: true)' % (vwhere, backend))
+            bridges = [b['name'] for b in drivers[backend]]
+            spec['bridge'] = vif.get('bridge') or (bridges[0] if bridges else '')
+            if spec['bridge'] not in bridges:
+                raise PlanError('%s: bridge %s is not one of the bridges of driver domain %s (%s)'
+                                % (vwhere, spec['bridge'] or '(none)', backend, ', '.join(bridges) or 'none'))
+            spec['backend'] = backend
         if vif.get('mac'):
             spec['mac'] = to_text(vif['mac']).lower()
         ip = vif.get('ip')
@@ -265,9 +318,19 @@ def domain_plan(domains, defaults=None, subnet=None, reserved=None, method='name
         names.add(dom['name'])
     if subnet:
         domains = allocate_addresses(domains, subnet, reserved, method)
+    # the network driver domains of the list and the bridges inside them, for the vifs that name them as backend
+    drivers = {}
+    for dom in domains:
+        where = 'domain %s' % dom['name']
+        if _bool(dom.get('driver_domain', False), where + ': driver_domain'):
+            if dom.get('state', 'running') != 'absent':
+                drivers[dom['name']] = _bridges(dom, where)
+        elif dom.get('bridges'):
+            raise PlanError('%s: bridges are made inside a network driver domain; set driver_domain: true' % where)
 
+    dom_states = dict((d['name'], d.get('state', 'running')) for d in domains)
     plan = {'domains': [], 'volumes': [], 'purge_volumes': [], 'images': [], 'purge_images': [],
-            'roots': [], 'fleet': []}
+            'roots': [], 'fleet': [], 'driver_domains': []}
     default_os = _os({}, defaults.get('os'), 'domains_os') if defaults.get('os') else None
     targets = {}
     for dom in domains:
@@ -298,7 +361,12 @@ def domain_plan(domains, defaults=None, subnet=None, reserved=None, method='name
                         plan['purge_images'].append(disk['target'] + STAMP_SUFFIX)
             continue
 
-        vifs = _vifs(dom, name, defaults, where)
+        vifs = _vifs(dom, name, defaults, where, drivers)
+        for spec, net in vifs:
+            backend = spec.get('backend')
+            if backend and state == 'running' and dom_states[backend] != 'running':
+                raise PlanError('%s: its vif backend %s has state %s; a running domain needs its driver domain running'
+                                % (where, backend, dom_states[backend]))
         entry = {
             'name': name,
             'state': state,
@@ -315,6 +383,11 @@ def domain_plan(domains, defaults=None, subnet=None, reserved=None, method='name
         for key in PASSTHROUGH:
             if dom.get(key) is not None:
                 entry[key] = dom[key]
+        if name in drivers:
+            entry['driver_domain'] = True
+            plan['driver_domains'].append({'name': name, 'autostart': entry['autostart'], 'bridges': drivers[name],
+                                           'backend_timeout': _int(dom.get('backend_timeout', defaults.get(
+                                               'backend_timeout', 300)), where + ': backend_timeout', minimum=0)})
         if 'boot_settle' not in entry and defaults.get('boot_settle') is not None:
             entry['boot_settle'] = _int(defaults['boot_settle'], where + ': boot_settle (the default)', minimum=0)
         root = None
@@ -386,6 +459,7 @@ def domain_plan(domains, defaults=None, subnet=None, reserved=None, method='name
                     options += ',' + DEVICE_TIMEOUT
                 fstab.append({'device': disk['guest_device'], 'mount': disk['mount'], 'fstype': disk['fstype'],
                               'options': options, 'pass': 2})
+        base_packages = sorted(set(to_text(p) for p in defaults.get('driver_domain_packages') or [])) if name in drivers else []
         hostname = dom.get('hostname') or name
         dns_domain = dom.get('dns_domain', defaults.get('dns_domain')) or ''
         keys = dom.get('root_ssh_keys', defaults.get('root_ssh_keys')) or []
@@ -410,6 +484,11 @@ def domain_plan(domains, defaults=None, subnet=None, reserved=None, method='name
             'nameservers': [to_text(n) for n in nameservers],
             'root_ssh_keys': [to_text(k).strip() for k in keys if to_text(k).strip()],
             'root_password_hash': dom.get('root_password_hash', defaults.get('root_password_hash')) or '',
+            # a network driver domain: its bridges, and the packages its base system has on top of the others'
+            'bridges': drivers.get(name, []),
+            'driver_domain': name in drivers,
+            'base_packages': base_packages,
+            'base': osinfo['suite'] + ('+' + ','.join(base_packages) if base_packages else ''),
         })
     return plan
 

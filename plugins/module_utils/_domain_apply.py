@@ -30,7 +30,8 @@ from ansible_collections.xenops.xen.plugins.module_utils import _plan
 from ansible_collections.xenops.xen.plugins.module_utils._domain_plan import (
     CREATE, DESTROY, LINK_AUTOSTART, MEM_SET, PAUSE, REMOVE_CONFIG, RESTART, RUNTIME_ACTIONS, SHUTDOWN, UNLINK_AUTOSTART,
     UNPAUSE, VCPU_SET, WRITE_CONFIG, Current, apply_order, check_unique_macs, plan_domain)
-from ansible_collections.xenops.xen.plugins.module_utils._domain_spec import DomainError, desired_domains
+from ansible_collections.xenops.xen.plugins.module_utils._domain_spec import (
+    BACKEND_READY_KEY, BACKEND_READY_VALUE, DomainError, desired_domains)
 from ansible_collections.xenops.xen.plugins.module_utils._files import write_new
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError
 from ansible_collections.xenops.xen.plugins.module_utils._xl import ShutdownTimeout
@@ -202,6 +203,7 @@ class Executor(object):
         self.toolstack.destroy(d.name)
 
     def _create(self, d, plan, action):
+        self._wait_backends(d)
         try:
             self.toolstack.create(d.config_path)
         except CommandError as exc:
@@ -228,6 +230,42 @@ class Executor(object):
 
     def _vcpu_set(self, d, plan, action):
         self.toolstack.vcpu_set(d.name, action.params['count'])
+
+    def _wait_backends(self, d):
+        """Wait until every driver domain that serves ``d`` runs and says it serves its backends.
+
+        A driver domain says so with ``BACKEND_READY_KEY`` below its xenstore home; with
+        ``backend_timeout`` 0 it only has to run.  Fails at once, with the end of its console log,
+        when it does not run (or crashed), and when it does not get ready within ``backend_timeout``
+        seconds.
+        """
+        for backend in d.backends:
+            start = self.clock.now()
+            while True:
+                row = self.toolstack.list_plain().get(backend)
+                alive = row is not None and row['state'] not in ('crashed', 'shutdown', 'dying')
+                if alive and not d.backend_timeout:
+                    break
+                if alive and self.toolstack.xenstore_read(
+                        '/local/domain/%d/%s' % (row['domid'], BACKEND_READY_KEY)) == BACKEND_READY_VALUE:
+                    break
+                if not alive:
+                    self._backend_failed(d, backend, 'it is not running' if row is None else 'it is %s' % row['state'])
+                if self.clock.now() - start >= d.backend_timeout:
+                    self._backend_failed(d, backend, 'it runs, but did not say it serves its backends (%s in its '
+                                                     'xenstore home) within %d seconds (backend_timeout)'
+                                         % (BACKEND_READY_KEY, d.backend_timeout))
+                self.clock.sleep(self.poll_interval)
+
+    def _backend_failed(self, d, backend, what):
+        parts = ['domain %s was not started: its driver domain %s is not ready: %s' % (d.name, backend, what)]
+        logs = {}
+        path = os.path.join(self.log_dir, 'console', 'guest-%s.log' % backend)
+        text = tail(path)
+        if text is not None:
+            logs['console_log'] = text
+            parts.append('last lines of %s:\n%s' % (path, text))
+        raise DomainError('\n\n'.join(parts), **logs)
 
     def _verify_boot(self, d):
         """Poll ``xl list`` until ``boot_settle`` seconds have passed; fail when the domain is gone or crashed."""

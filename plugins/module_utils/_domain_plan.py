@@ -263,11 +263,25 @@ def plan_domain(desired, current):
 def apply_order(plans):
     """The order in which a task applies ``plans``: first the domains it stops or removes, then the others.
 
-    Each group keeps the task's order.  A domain that stops frees its MACs
+    Each group keeps the task's order, except that a driver domain comes before the domains of the task whose
+    devices it serves (``backend=``), so that it runs before they start.  A domain that stops frees its MACs
     before another domain starts with them.
     """
     first = [p for p in plans if p.desired.state in ('absent', 'stopped')]
-    return first + [p for p in plans if p.desired.state not in ('absent', 'stopped')]
+    rest = [p for p in plans if p.desired.state not in ('absent', 'stopped')]
+    names = set(p.desired.name for p in rest)
+    placed = set()
+    ordered = []
+    while rest:
+        ready = [p for p in rest if all(b in placed or b not in names for b in p.desired.backends)]
+        if not ready:
+            raise DomainError('the backends of domains %s name each other in a circle'
+                              % ', '.join(sorted(p.desired.name for p in rest)))
+        plan = ready[0]
+        ordered.append(plan)
+        placed.add(plan.desired.name)
+        rest.remove(plan)
+    return first + ordered
 
 
 def _running_macs(plan):

@@ -31,18 +31,25 @@ EVENT_ACTIONS = ('destroy', 'restart', 'rename-restart', 'preserve', 'coredump-d
 #: Options that describe the domain's configuration; with none of them the
 #: existing config file is used as it is.
 CONFIG_OPTIONS = ('type', 'kernel', 'ramdisk', 'cmdline', 'root', 'extra', 'bootloader', 'memory', 'maxmem',
-                  'vcpus', 'maxvcpus', 'disks', 'vifs', 'on_poweroff', 'on_reboot', 'on_crash', 'extra_options')
+                  'vcpus', 'maxvcpus', 'disks', 'vifs', 'on_poweroff', 'on_reboot', 'on_crash', 'extra_options',
+                  'driver_domain')
 #: Options that say what to do; in a batch an entry that does not set one
 #: takes the task's value.
 POLICY_DEFAULTS = {'state': 'running', 'autostart': None, 'restart': 'never', 'force_destroy': False,
-                   'shutdown_timeout': 120, 'boot_settle': 3}
+                   'shutdown_timeout': 120, 'boot_settle': 3, 'backend_timeout': 300}
+#: Dom0's names in a device's ``backend``: no driver domain to wait for.
+DOM0_NAMES = ('0', 'Domain-0')
+#: What a driver domain writes below its xenstore home (``/local/domain/<domid>/``) once it serves its
+#: backends (the driver domain service of the xenops.xen.domains role does, after ``xl devd`` started).
+BACKEND_READY_KEY = 'data/xenops-backend'
+BACKEND_READY_VALUE = 'ready'
 
 #: xl.cfg keys set by module options (extra_options must not set them).
 OWNED_KEYS = {'name': 'name', 'type': 'type', 'builder': 'type', 'kernel': 'kernel', 'ramdisk': 'ramdisk',
               'cmdline': 'cmdline', 'root': 'root', 'extra': 'extra', 'bootloader': 'bootloader',
               'memory': 'memory', 'maxmem': 'maxmem', 'vcpus': 'vcpus', 'maxvcpus': 'maxvcpus',
               'disk': 'disks', 'vif': 'vifs', 'on_poweroff': 'on_poweroff', 'on_reboot': 'on_reboot',
-              'on_crash': 'on_crash'}
+              'on_crash': 'on_crash', 'driver_domain': 'driver_domain'}
 #: xl.cfg keys whose running value ``xl list -l`` shows; a difference in any
 
 _EXTRA_KEY_RE = re.compile(r'[a-z][a-z0-9_]*\Z')
@@ -78,8 +85,11 @@ class Desired(object):
     """
 
     def __init__(self, name, config_dir, state='running', config=None, autostart=None, restart='never',
-                 force_destroy=False, shutdown_timeout=120, boot_settle=3):
+                 force_destroy=False, shutdown_timeout=120, boot_settle=3, backends=(), backend_timeout=300):
         self.name = name
+        # the driver domains that serve this domain's devices (``backend=`` of its vifs and disks)
+        self.backends = list(backends)
+        self.backend_timeout = backend_timeout
         self.config_dir = config_dir
         self.state = state
         self.config = config
@@ -230,16 +240,36 @@ def _check_config_options(name, o, prefix):
 
 def build_config(name, o, prefix=''):
     """The xl config (a ``dict``) for domain ``name`` from its options ``o``."""
+    return _build(name, o, prefix)[0]
+
+
+def _build(name, o, prefix=''):
+    """``(config, backends)``: the xl config of :func:`build_config` and the driver domains its devices name."""
     _check_config_options(name, o, prefix)
     cfg = {'name': name}
+    backends = []
     for key in ('type', 'kernel', 'ramdisk', 'cmdline', 'root', 'extra', 'bootloader',
                 'memory', 'maxmem', 'vcpus', 'maxvcpus'):
         if o.get(key) is not None:
             cfg[key] = o[key]
+    devices = []
     if o.get('disks') is not None:
-        cfg['disk'] = [render_disk(d) for d in _disks(name, _list_option(o['disks'], 'disks', prefix))]
+        disks = _disks(name, _list_option(o['disks'], 'disks', prefix))
+        cfg['disk'] = [render_disk(d) for d in disks]
+        devices += disks
     if o.get('vifs') is not None:
-        cfg['vif'] = [render_vif(v) for v in _vifs(name, _list_option(o['vifs'], 'vifs', prefix))]
+        vifs = _vifs(name, _list_option(o['vifs'], 'vifs', prefix))
+        cfg['vif'] = [render_vif(v) for v in vifs]
+        devices += vifs
+    for device in devices:
+        backend = device.get('backend')
+        if backend is None or backend in DOM0_NAMES or backend in backends:
+            continue
+        if backend == name:
+            raise DomainError('%sdomain %s cannot be the backend of its own devices' % (prefix, name))
+        backends.append(backend)
+    if o.get('driver_domain'):
+        cfg['driver_domain'] = 1
     for key in ('on_poweroff', 'on_reboot', 'on_crash'):
         if o.get(key) is not None:
             cfg[key] = o[key]
@@ -251,7 +281,7 @@ def build_config(name, o, prefix=''):
         if cfg.get('spice') and 'spicehost' not in cfg:
             # xl's SPICE server listens on every address unless told otherwise
             cfg['spicehost'] = HVM_DEFAULTS['vnclisten']
-    return cfg
+    return cfg, backends
 
 
 def _policy(entry, defaults, key):
@@ -279,12 +309,16 @@ def desired_domain(entry, config_dir, defaults=None, prefix=''):
     settle = _policy(entry, defaults, 'boot_settle')
     if isinstance(settle, bool) or not isinstance(settle, int) or settle < 0:
         raise DomainError('%sboot_settle must be 0 or more seconds, got %r' % (prefix, settle))
+    backend_timeout = _policy(entry, defaults, 'backend_timeout')
+    if isinstance(backend_timeout, bool) or not isinstance(backend_timeout, int) or backend_timeout < 0:
+        raise DomainError('%sbackend_timeout must be 0 or more seconds, got %r' % (prefix, backend_timeout))
     config = None
+    backends = []
     if any(entry.get(k) is not None for k in CONFIG_OPTIONS):
-        config = build_config(name, entry, prefix)
+        config, backends = _build(name, entry, prefix)
     return Desired(name, config_dir, state=state, config=config, autostart=_policy(entry, defaults, 'autostart'),
                    restart=restart, force_destroy=bool(_policy(entry, defaults, 'force_destroy')),
-                   shutdown_timeout=timeout, boot_settle=settle)
+                   shutdown_timeout=timeout, boot_settle=settle, backends=backends, backend_timeout=backend_timeout)
 
 
 def desired_domains(params):

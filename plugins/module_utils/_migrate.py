@@ -82,13 +82,20 @@ def bridge_names(ip_link_output):
     return names
 
 
+def _served(vif):
+    """The vif is served by a driver domain (not dom0)."""
+    return vif.get('backend') not in (None, '', '0', 'Domain-0')
+
+
 def domain_for_move(facts, shared=False):
     """The domain as :func:`_moves.plan_move` wants it, from its ``xl list -l`` facts."""
     return {
         'name': facts['name'],
         'type': facts.get('type'),
         'memory': max(int(facts.get('memory_mib') or 0), int(facts.get('current_memory_mib') or 0)),
-        'bridges': sorted(set(v['bridge'] for v in facts.get('vifs') or [] if v.get('bridge'))),
+        # a vif served by a driver domain is on a bridge inside that domain: the target needs the domain
+        'bridges': sorted(set(v['bridge'] for v in facts.get('vifs') or [] if v.get('bridge') and not _served(v))),
+        'backends': sorted(set(v['backend'] for v in facts.get('vifs') or [] if _served(v))),
         'disks': [{'target': d.get('target'), 'script': d.get('script'), 'shared': shared}
                   for d in facts.get('disks') or [] if not d.get('cdrom')],
     }

@@ -115,6 +115,10 @@ def plan_move(domain, source, target, allow_cold=False):
     missing = sorted(set(domain.get('bridges') or []) - set(target.get('bridges') or []))
     if missing:
         problems.append('%s has no bridge %s' % (target['name'], ', '.join(missing)))
+    missing = sorted(set(domain.get('backends') or []) - set(target.get('domains') or []))
+    if missing:
+        problems.append('%s runs no driver domain %s (the backend of vifs of %s)'
+                        % (target['name'], ', '.join(missing), name))
     memory = domain['memory']
     if int(target.get('free_mib') or 0) < memory:
         problems.append('%s has %d MiB free, %s needs %d MiB' % (target['name'], int(target.get('free_mib') or 0), name, memory))

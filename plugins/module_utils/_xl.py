@@ -300,7 +300,7 @@ class Toolstack(object):
     """The ``xl`` commands of this collection, run through a ``CommandRunner``.
 
     Reading: :meth:`list_long`, :meth:`list_plain`, :meth:`info`,
-    :meth:`state`.  Changing: :meth:`validate`, :meth:`create`,
+    :meth:`state`, :meth:`xenstore_read`.  Changing: :meth:`validate`, :meth:`create`,
     :meth:`shutdown`, :meth:`destroy`, :meth:`pause`, :meth:`unpause`,
     :meth:`mem_set`, :meth:`vcpu_set`.  Output that cannot
     be parsed raises :class:`CommandError` with the command and its output.
@@ -377,6 +377,11 @@ class Toolstack(object):
 
     def destroy(self, name):
         return self.runner.run(['xl', 'destroy', name])
+
+    def xenstore_read(self, path):
+        """The value at ``path`` in xenstore (``xenstore-read PATH``), or None when it is not there."""
+        result = self.runner.run(['xenstore-read', path], check=False)
+        return result.stdout.strip() if result.rc == 0 else None
 
     def pause(self, name):
         return self.runner.run(['xl', 'pause', name])

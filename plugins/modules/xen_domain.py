@@ -57,10 +57,12 @@ options:
     description:
       - A batch of domains, each a dict with the per-domain options of this module, O(name) (required), O(state),
         O(type), O(kernel), O(ramdisk), O(cmdline), O(root), O(extra), O(bootloader), O(memory), O(maxmem), O(vcpus),
-        O(maxvcpus), O(disks), O(vifs), O(on_poweroff), O(on_reboot), O(on_crash), O(extra_options), O(autostart),
-        O(restart), O(force_destroy), O(shutdown_timeout) and O(boot_settle), checked as those options are (types,
-        choices, unknown keys). An entry that does not set O(state), O(autostart), O(restart), O(force_destroy),
-        O(shutdown_timeout) or O(boot_settle) uses the value given to the task.
+        O(maxvcpus), O(disks), O(vifs), O(on_poweroff), O(on_reboot), O(on_crash), O(extra_options),
+        O(driver_domain), O(autostart), O(restart), O(force_destroy), O(shutdown_timeout), O(boot_settle) and
+        O(backend_timeout), checked as those options are (types, choices, unknown keys). An entry that does not set
+        O(state), O(autostart), O(restart), O(force_destroy), O(shutdown_timeout), O(boot_settle) or
+        O(backend_timeout) uses the value given to the task.
+      - A driver domain (O(driver_domain)) is started before the domains of the batch whose devices it serves.
       - The configuration options (O(memory), O(disks), ...) may not be given to the task next to O(domains).
     type: list
     elements: dict
@@ -132,6 +134,22 @@ EXAMPLES = r'''
         vifs: [{bridge: xenbr0}]
       - name: old
         state: absent
+
+- name: A network driver domain and a domain whose vif it serves (started after it is ready)
+  xenops.xen.xen_domain:
+    domains:
+      - name: router
+        driver_domain: true
+        kernel: /boot/vmlinuz
+        memory: 256
+        disks: [{target: /dev/vg/router-root, vdev: xvda}]
+        vifs: [{bridge: xenbr0}]
+      - name: db
+        kernel: /boot/vmlinuz
+        memory: 512
+        disks: [{target: /dev/vg/db-root, vdev: xvda}]
+        vifs: [{backend: router, bridge: lan0}]
+        backend_timeout: 600
 
 - name: Stop a domain whose config file was written by hand (the file is used as it is)
   xenops.xen.xen_domain:
@@ -212,8 +230,9 @@ def domain_options():
     """The per-domain options (documented in the doc fragment xenops.xen.xen_domain), no defaults."""
     options = {}
     for kind, names in (('str', ('name', 'kernel', 'ramdisk', 'cmdline', 'root', 'extra', 'bootloader')),
-                        ('int', ('memory', 'maxmem', 'vcpus', 'maxvcpus', 'shutdown_timeout', 'boot_settle')),
-                        ('bool', ('autostart', 'force_destroy')), ('raw', ('disks', 'vifs')), ('dict', ('extra_options',))):
+                        ('int', ('memory', 'maxmem', 'vcpus', 'maxvcpus', 'shutdown_timeout', 'boot_settle',
+                                 'backend_timeout')),
+                        ('bool', ('autostart', 'force_destroy', 'driver_domain')), ('raw', ('disks', 'vifs')), ('dict', ('extra_options',))):
         options.update((name, dict(type=kind)) for name in names)
     for name, choices in (('state', STATES), ('type', TYPES), ('restart', RESTART_POLICIES), ('on_poweroff', EVENT_ACTIONS),
                           ('on_reboot', EVENT_ACTIONS), ('on_crash', EVENT_ACTIONS)):
@@ -231,6 +250,7 @@ def argument_spec():
     spec['force_destroy']['default'] = False
     spec['shutdown_timeout']['default'] = 120
     spec['boot_settle']['default'] = 3
+    spec['backend_timeout']['default'] = 300
     spec['domains'] = dict(type='list', elements='dict')
     spec['config_dir'] = dict(type='path', default='/etc/xen')
     return spec

@@ -328,3 +328,76 @@ def test_boot_settle_default_and_override():
     assert 'boot_settle' not in plan([{'name': 'a'}])['domains'][0]
     with pytest.raises(AnsibleFilterError, match='boot_settle'):
         domain_plan([{'name': 'a'}], dict(DEFAULTS, boot_settle='soon'))
+
+
+# ---------------------------------------------------------------- network driver domains
+
+def driver_plan(**router):
+    defaults = dict(DEFAULTS, driver_domain_packages=['xen-utils-4.17'], backend_timeout=300)
+    entry = dict({'name': 'router', 'driver_domain': True, 'vifs': [{'ip': '192.0.2.20/24'}],
+                  'bridges': [{'name': 'lan0', 'addresses': ['10.77.0.1/24']}, {'name': 'lan1', 'uplink': 'enX0'}]},
+                 **router)
+    return domain_plan([{'name': 'db', 'vifs': [{'backend': 'router', 'ip': '10.77.0.10/24'},
+                                                {'backend': 'router', 'bridge': 'lan1'}]}, entry], defaults)
+
+
+def test_driver_domain_and_its_client():
+    out = driver_plan()
+    db, router = out['domains']
+    assert router['driver_domain'] is True and 'driver_domain' not in db
+    # the client's first vif is on the driver domain's first bridge, not on domains_bridge
+    assert db['vifs'] == [{'bridge': 'lan0', 'backend': 'router'}, {'bridge': 'lan1', 'backend': 'router'}]
+    assert out['driver_domains'] == [{'name': 'router', 'autostart': True, 'backend_timeout': 300, 'bridges': [
+        {'name': 'lan0', 'method': 'static', 'addresses': ['10.77.0.1/24']},
+        {'name': 'lan1', 'method': 'none', 'addresses': [], 'uplink': 'enX0'}]}]
+    roots = dict((r['name'], r) for r in out['roots'])
+    assert (roots['router']['driver_domain'], roots['router']['base_packages'], roots['router']['base']) == (
+        True, ['xen-utils-4.17'], 'bookworm+xen-utils-4.17')
+    assert roots['router']['bridges'] == out['driver_domains'][0]['bridges']
+    assert (roots['db']['driver_domain'], roots['db']['base_packages'], roots['db']['base']) == (False, [], 'bookworm')
+    assert roots['db']['networks'][0]['address'] == '10.77.0.10/24'
+    # xen_domain writes what the plan says
+    cfg = _domain_spec.build_config('router', router)
+    assert cfg['driver_domain'] == 1
+
+
+@pytest.mark.parametrize('domains, message', [
+    ([{'name': 'db', 'vifs': [{'backend': 'router'}]}],
+     'domain db: vif 0: backend router is not a driver domain of this host'),
+    ([{'name': 'db', 'vifs': [{'backend': 'router'}]}, {'name': 'router'}],
+     'domain db: vif 0: backend router is not a driver domain of this host'),
+    ([{'name': 'db', 'vifs': [{'backend': 'db'}]}], 'domain db: vif 0: a domain cannot be the backend of its own vif'),
+    ([{'name': 'db', 'vifs': [{'backend': 'r', 'bridge': 'xenbr0'}]}, {'name': 'r', 'driver_domain': True,
+                                                                        'bridges': [{'name': 'lan0'}]}],
+     'domain db: vif 0: bridge xenbr0 is not one of the bridges of driver domain r (lan0)'),
+    ([{'name': 'db', 'vifs': [{'backend': 'r'}]}, {'name': 'r', 'driver_domain': True, 'state': 'stopped'}],
+     'domain db: vif 0: bridge (none) is not one of the bridges of driver domain r (none)'),
+    ([{'name': 'db', 'vifs': [{'backend': 'r', 'bridge': 'lan0'}]},
+      {'name': 'r', 'driver_domain': True, 'state': 'stopped', 'bridges': [{'name': 'lan0'}]}],
+     'domain db: its vif backend r has state stopped; a running domain needs its driver domain running'),
+    ([{'name': 'r', 'bridges': [{'name': 'lan0'}]}],
+     'domain r: bridges are made inside a network driver domain; set driver_domain: true'),
+    ([{'name': 'r', 'driver_domain': 'maybe'}], 'domain r: driver_domain must be true or false'),
+    ([{'name': 'r', 'driver_domain': True, 'bridges': [{'name': 'a bridge'}]}],
+     "domain r: bridge 0: name 'a bridge' is not an interface name"),
+    ([{'name': 'r', 'driver_domain': True, 'bridges': [{'name': 'lan0', 'method': 'static'}]}],
+     'domain r: bridge 0: method static needs addresses'),
+    ([{'name': 'r', 'driver_domain': True, 'bridges': [{'name': 'lan0', 'method': 'none', 'addresses': ['10.0.0.1/24']}]}],
+     'domain r: bridge 0: addresses need method static'),
+    ([{'name': 'r', 'driver_domain': True, 'bridges': [{'name': 'lan0', 'addresses': ['10.0.0.300/24']}]}],
+     'domain r: bridge 0: addresses'),
+    ([{'name': 'r', 'driver_domain': True, 'bridges': [{'name': 'lan0'}, {'name': 'lan0'}]}],
+     'domain r: bridge lan0 is listed twice'),
+    ([{'name': 'r', 'driver_domain': True, 'bridges': [{'name': 'lan0', 'vlan': 5}]}],
+     'domain r: bridge 0: unknown key(s) vlan'),
+])
+def test_driver_domain_refused(domains, message):
+    with pytest.raises(AnsibleFilterError) as exc:
+        plan(domains)
+    assert message in str(exc.value)
+
+
+def test_a_host_without_driver_domains_plans_as_before():
+    out = plan([{'name': 'web'}])
+    assert out['driver_domains'] == []
+    assert out['roots'][0]['base'] == 'bookworm' and out['roots'][0]['base_packages'] == []

@@ -72,3 +72,13 @@ def test_domain_for_move_uses_the_larger_memory_and_skips_cdroms():
     domain = m.domain_for_move(facts)
     assert domain['memory'] == 128 and domain['bridges'] == ['xenbr0', 'xenbr1']
     assert [d['target'] for d in domain['disks']] == ['/dev/vg/web-root']
+
+
+def test_domain_for_move_a_vif_served_by_a_driver_domain_needs_that_domain_not_a_bridge_of_dom0():
+    facts = {'name': 'db', 'memory_mib': 128,
+             'vifs': [{'bridge': 'xenbr0', 'backend': None}, {'bridge': 'lan0', 'backend': 'router'},
+                      {'bridge': 'xenbr1', 'backend': 'Domain-0'}],
+             'disks': []}
+    domain = m.domain_for_move(facts)
+    assert domain['bridges'] == ['xenbr0', 'xenbr1']
+    assert domain['backends'] == ['router']

@@ -122,3 +122,12 @@ def test_drbd_disk_is_refused_where_the_target_cannot_open_it(drbd, words):
 def test_drbd_state_not_known_is_not_checked():
     """Facts without a drbd key (what an older xen_info returned): the move is planned as before."""
     assert plan_move(web(disks=[DRBD_DISK]), A, host('lab2')).method == LIVE
+
+
+def test_a_client_of_a_driver_domain_moves_only_where_that_domain_runs():
+    domain = web(backends=['router'])
+    with pytest.raises(MoveError) as exc:
+        plan_move(domain, A, host('lab2', domains=['mail']))
+    assert str(exc.value) == ('cannot move web from lab1 to lab2: lab2 runs no driver domain router (the backend of '
+                              'vifs of web)')
+    assert plan_move(domain, A, host('lab2', domains=['router'])).method == LIVE

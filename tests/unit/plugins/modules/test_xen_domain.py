@@ -1298,3 +1298,103 @@ def test_hand_written_relative_target_is_rewritten_without_a_restart(cfg_dir):
     assert actions(result) == ['write_config']
     assert result['restart_required'] is False
     assert (cfg_dir / 'news.cfg').read_text() == NEWS_CFG
+
+
+# ---------------------------------------------------------------- driver domains
+
+def driver_entries():
+    """A client listed before the driver domain that serves its vif."""
+    client = dict(batch_entry('db', 1), vifs=[{'backend': 'router', 'bridge': 'lan0'}])
+    router = dict(batch_entry('router', 2), driver_domain=True)
+    return [client, router]
+
+
+def ready_key(domid):
+    return ['xenstore-read', '/local/domain/%d/data/xenops-backend' % domid]
+
+
+def test_driver_domain_config_and_order_then_client_waits_for_its_backends(cfg_dir, clock):
+    router = dom('router', 7, macs=(_names.stable_mac('router', 0),))
+    db = dom('db', 8, macs=(_names.stable_mac('db', 0),))
+    result, failed, seen = run_module(
+        xen_domain.main, dict(domains=driver_entries(), config_dir=str(cfg_dir), boot_settle=0),
+        calls=reads() + [validate(cfg_dir, 'router'), create(cfg_dir, 'router'), validate(cfg_dir, 'db'),
+                         # not ready yet, then ready: the client starts only then
+                         poll(router), Call(ready_key(7), rc=1, err='xenstore-read: couldn\'t read path\n'),
+                         poll(router), Call(ready_key(7), out='ready\n'),
+                         create(cfg_dir, 'db')] + reads(router, db))
+    assert failed is False, result
+    assert [d['name'] for d in result['domains']] == ['db', 'router']
+    assert 'driver_domain = 1\n' in (cfg_dir / 'router.cfg').read_text()
+    assert 'driver_domain' not in (cfg_dir / 'db.cfg').read_text()
+    assert '"mac=%s,bridge=lan0,backend=router",' % _names.stable_mac('db', 0) in (cfg_dir / 'db.cfg').read_text()
+    assert clock.slept == [1.0]
+
+
+def test_client_of_a_driver_domain_that_is_not_running_fails_with_its_console_log(cfg_dir, log_dir):
+    (log_dir / 'console' / 'guest-router.log').write_text('Kernel panic - not syncing: Attempted to kill init!\n')
+    entries = [dict(batch_entry('db', 1), vifs=[{'backend': 'router', 'bridge': 'lan0'}])]
+    result, failed, seen = run_module(
+        xen_domain.main, dict(domains=entries, config_dir=str(cfg_dir), boot_settle=0),
+        calls=reads() + [validate(cfg_dir, 'db'), poll()])
+    assert failed is True
+    assert result['msg'].startswith('domain db was not started: its driver domain router is not ready: it is not '
+                                    'running\n\nlast lines of %s:\nKernel panic' % (log_dir / 'console' / 'guest-router.log'))
+    assert result['console_log'] == 'Kernel panic - not syncing: Attempted to kill init!'
+    assert result['failed_action']['action'] == 'create'
+    assert ['xl', 'create', str(cfg_dir / 'db.cfg')] not in seen
+
+
+def test_client_gives_up_after_backend_timeout(cfg_dir, clock):
+    router = dom('router', 7, macs=(_names.stable_mac('router', 0),))
+    entries = [dict(batch_entry('db', 1), vifs=[{'backend': 'router', 'bridge': 'lan0'}], backend_timeout=2)]
+    result, failed, seen = run_module(
+        xen_domain.main, dict(domains=entries, config_dir=str(cfg_dir), boot_settle=0),
+        calls=reads(router) + [validate(cfg_dir, 'db')] + [poll(router), Call(ready_key(7), rc=1)] * 3)
+    assert failed is True
+    assert result['msg'] == ('domain db was not started: its driver domain router is not ready: it runs, but did not '
+                             'say it serves its backends (data/xenops-backend in its xenstore home) within 2 seconds '
+                             '(backend_timeout)')
+    assert clock.slept == [1.0, 1.0]
+    assert ['xl', 'create', str(cfg_dir / 'db.cfg')] not in seen
+
+
+def test_backend_timeout_zero_only_checks_that_the_driver_domain_runs(cfg_dir):
+    router = dom('router', 7, macs=(_names.stable_mac('router', 0),))
+    db = dom('db', 8, macs=(_names.stable_mac('db', 0),))
+    entries = [dict(batch_entry('db', 1), vifs=[{'backend': 'router', 'bridge': 'lan0'}])]
+    result, failed, seen = run_module(
+        xen_domain.main, dict(domains=entries, config_dir=str(cfg_dir), boot_settle=0, backend_timeout=0),
+        calls=reads(router) + [validate(cfg_dir, 'db'), poll(router), create(cfg_dir, 'db')] + reads(router, db))
+    assert failed is False, result
+    assert not any(argv[0] == 'xenstore-read' for argv in seen)
+
+
+def test_driver_domains_in_check_mode_run_only_the_reads(cfg_dir):
+    result, failed, seen = run_module(
+        xen_domain.main, dict(domains=driver_entries(), config_dir=str(cfg_dir)), check_mode=True, calls=reads())
+    assert failed is False
+    assert seen == [LIST_LONG, LIST]
+    assert [actions(d) for d in result['domains']] == [['write_config', 'create'], ['write_config', 'create']]
+
+
+@pytest.mark.parametrize('entries, message, read', [
+    ([dict(batch_entry('a', 1), vifs=[{'backend': 'b'}]), dict(batch_entry('b', 2), vifs=[{'backend': 'a'}])],
+     'the backends of domains a, b name each other in a circle', True),
+    ([dict(batch_entry('a', 1), vifs=[{'backend': 'a'}])], 'domain a cannot be the backend of its own devices', False),
+    ([dict(batch_entry('a', 1), backend_timeout=-1)], 'backend_timeout must be 0 or more seconds, got -1', False),
+])
+def test_bad_backends_are_refused_before_any_change(cfg_dir, entries, message, read):
+    result, failed, seen = run_module(xen_domain.main, dict(domains=entries, config_dir=str(cfg_dir)),
+                                      calls=reads() if read else ())
+    assert failed is True
+    assert message in result['msg']
+    assert seen == ([LIST_LONG, LIST] if read else [])
+    assert os.listdir(str(cfg_dir)) == []
+
+
+def test_a_dom0_backend_is_nothing_to_wait_for():
+    desired = _domain_spec.desired_domain(dict(batch_entry('a', 1), vifs=[{'backend': 'Domain-0'}, {'backend': '0'}],
+                                               disks=[{'target': '/dev/vg/a-root', 'vdev': 'xvda',
+                                                       'backend': 'store'}]), '/etc/xen')
+    assert desired.backends == ['store']
