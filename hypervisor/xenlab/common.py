@@ -3,6 +3,7 @@
 import contextlib
 import fcntl
 import glob
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -115,61 +116,29 @@ def which(cmd):
     return path
 
 
-def _parse_deb822(text):
-    stanzas, cur = [], {}
-    key = None
-    for line in text.splitlines():
-        if line.startswith("#"):
-            continue
-        if not line.strip():
-            if cur:
-                stanzas.append(cur)
-            cur, key = {}, None
-            continue
-        if line[0] in " \t" and key:
-            cur[key] += " " + line.strip()
-            continue
-        if ":" in line:
-            key, val = line.split(":", 1)
-            key = key.strip().lower()
-            cur[key] = val.strip()
-    if cur:
-        stanzas.append(cur)
-    return stanzas
+def _apt_sources_parser():
+    """The collection's apt sources parser (plugins/module_utils/_apt_sources.py), loaded by its path."""
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                        "plugins", "module_utils", "_apt_sources.py")
+    spec = importlib.util.spec_from_file_location("xenops_apt_sources", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def host_apt_sources():
-    """Return [(uri, suites, components)] of the host's deb entries."""
+    """Return [(uri, suites, components)] of the host's deb entries (.sources files first)."""
+    parser = _apt_sources_parser()
     entries = []
-    for path in sorted(glob.glob("/etc/apt/sources.list.d/*.sources")):
+    paths = (sorted(glob.glob("/etc/apt/sources.list.d/*.sources")) + ["/etc/apt/sources.list"]
+             + sorted(glob.glob("/etc/apt/sources.list.d/*.list")))
+    for path in paths:
         try:
             with open(path) as fh:
                 text = fh.read()
         except OSError:
             continue
-        for st in _parse_deb822(text):
-            if "deb" not in st.get("types", "").split():
-                continue
-            if st.get("enabled", "yes").lower() == "no":
-                continue
-            for uri in st.get("uris", "").split():
-                entries.append((uri, st.get("suites", "").split(), st.get("components", "main").split()))
-    for path in ["/etc/apt/sources.list"] + sorted(glob.glob("/etc/apt/sources.list.d/*.list")):
-        try:
-            with open(path) as fh:
-                lines = fh.read().splitlines()
-        except OSError:
-            continue
-        for line in lines:
-            parts = line.split("#", 1)[0].split()
-            if len(parts) < 3 or parts[0] != "deb":
-                continue
-            parts = [p for p in parts[1:] if not p.startswith("[")]
-            # drop an options block like [arch=amd64 signed-by=...]
-            if parts and parts[0].endswith("]"):
-                parts = parts[1:]
-            if len(parts) >= 2:
-                entries.append((parts[0], [parts[1]], parts[2:] or ["main"]))
+        entries.extend(parser.apt_entries(text))
     return entries
 
 

@@ -9,50 +9,7 @@ from __future__ import annotations
 
 from ansible.module_utils.common.text.converters import to_text
 
-
-def _deb822_stanzas(text):
-    stanzas, current, key = [], {}, None
-    for line in text.splitlines():
-        if line.startswith('#'):
-            continue
-        if not line.strip():
-            if current:
-                stanzas.append(current)
-            current, key = {}, None
-            continue
-        if line[0] in ' \t' and key:
-            current[key] += ' ' + line.strip()
-            continue
-        if ':' in line:
-            key, value = line.split(':', 1)
-            key = key.strip().lower()
-            current[key] = value.strip()
-    if current:
-        stanzas.append(current)
-    return stanzas
-
-
-def apt_entries(text):
-    """``(uri, [suites])`` of the ``deb`` entries in a sources.list or deb822 .sources text."""
-    text = to_text(text)
-    entries = []
-    for stanza in _deb822_stanzas(text):
-        if 'deb' not in stanza.get('types', '').split() or stanza.get('enabled', 'yes').lower() == 'no':
-            continue
-        for uri in stanza.get('uris', '').split():
-            entries.append((uri, stanza.get('suites', '').split()))
-    for line in text.splitlines():
-        parts = line.split('#', 1)[0].split()
-        if len(parts) < 3 or parts[0] != 'deb':
-            continue
-        parts = parts[1:]
-        if parts[0].startswith('['):
-            while parts and not parts[0].endswith(']'):
-                parts = parts[1:]
-            parts = parts[1:]
-        if len(parts) >= 2:
-            entries.append((parts[0], [parts[1]]))
-    return entries
+from ansible_collections.xenops.xen.plugins.module_utils._apt_sources import apt_entries
 
 
 def debian_mirror(texts):
@@ -61,9 +18,9 @@ def debian_mirror(texts):
         texts = [texts]
     entries = []
     for text in texts or []:
-        entries.extend(apt_entries(text))
+        entries.extend(apt_entries(to_text(text)))
     mirror = security = ''
-    for uri, suites in entries:
+    for uri, suites, _components in entries:
         is_security = 'security' in uri or any(s.endswith(('-security', '/updates')) for s in suites)
         if is_security and not security:
             security = uri.rstrip('/')
