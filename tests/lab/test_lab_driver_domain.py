@@ -14,8 +14,9 @@ lan0, and dom0 has no vif of the client, no address on lan0 and the client's MAC
 its bridges; a re-run changes nothing; with
 dd's backend service stopped, the client's start fails after backend_timeout with dd's
 console log instead of hanging, and starts once the service runs again; after a reboot of
-dom0 the boot service starts dd and waits for its backends before xendomains starts the
-client, which answers on lan0 again.
+dom0 the boot service starts dd, waits for its backends and starts the client (before
+xendomains); the first vif hotplug in dd after the reboot is made to outlast libxl's 40 s (as
+on a busy host), and the boot service attaches that vif again, so the client answers on lan0.
 
 `make lab-driver-domain`; not part of `make test`. XENOPS_LAB=skip skips it. Timings go to
 .tmp/lab-driver/timings.json.
@@ -40,6 +41,9 @@ must = labkit.must
 TIMINGS = {}
 DD_IP = "192.0.2.30"
 CLIENT_IP = "10.77.0.10"
+VIF_BRIDGE = "/etc/xen/scripts/vif-bridge"
+VIF_BRIDGE_ORIG = "/root/vif-bridge.orig"
+SLOW_MARK = "/var/lib/xenops-test-slow-hotplug"
 DOMAINS = [
     # the client first: the role and xen_domain start the driver domain before it anyway
     {"name": "client", "memory": 160, "vcpus": 1,
@@ -179,13 +183,29 @@ def test_the_client_does_not_start_while_its_driver_domain_serves_no_backends(do
 
 def test_after_a_reboot_the_driver_domain_starts_before_its_client(dom0):
     assert LAB.must("systemctl is-enabled xenops-driver-domain-dd.service").strip() == "enabled"
-    t0 = time.time()
-    must(LAB.lab("reboot", LAB.host, timeout=1800), "reboot lab1")
-    TIMINGS["reboot_seconds"] = round(time.time() - t0)
-    TIMINGS["client_answers_after_reboot"] = wait_for("client answers dd after the reboot",
-                                                      lambda: client_answers(dom0), 900)
-    log = LAB.must("journalctl -b -u xenops-driver-domain-dd.service -u xendomains.service --no-pager -o short-monotonic")
-    print(log[-2000:])
-    assert "serves its backends after" in log, log
-    # xendomains ran after the driver domain was ready; it started the client (dd was running already)
-    assert log.index("serves its backends after") < log.rindex("client"), log
+    # the first vif hotplug in dd after the reboot sleeps 50 s, so libxl kills it after its 40 s
+    slow = '[ "$1" = online ] && [ ! -e %s ] && touch %s && sleep 50' % (SLOW_MARK, SLOW_MARK)
+    must(dd_ssh(dom0, "test -e %s || cp %s %s; rm -f %s; { head -n 1 %s; echo '%s'; tail -n +2 %s; } > %s"
+                % (VIF_BRIDGE_ORIG, VIF_BRIDGE, VIF_BRIDGE_ORIG, SLOW_MARK, VIF_BRIDGE_ORIG, slow,
+                   VIF_BRIDGE_ORIG, VIF_BRIDGE)), "slow vif-bridge in dd")
+    try:
+        t0 = time.time()
+        must(LAB.lab("reboot", LAB.host, timeout=1800), "reboot lab1")
+        TIMINGS["reboot_seconds"] = round(time.time() - t0)
+        TIMINGS["client_answers_after_reboot"] = wait_for("client answers dd after the reboot",
+                                                          lambda: client_answers(dom0), 900)
+        log = LAB.must("journalctl -b -u xenops-driver-domain-dd.service -u xendomains.service --no-pager "
+                       "-o short-monotonic")
+        print(log[-3000:])
+        # the slow hotplug ran, and the boot service attached that vif again
+        assert must(dd_ssh(dom0, "ls %s" % SLOW_MARK), "the slow hotplug's mark").strip() == SLOW_MARK
+        ready = log.index("serves its backends after")
+        assert ready < log.index("vif 0 of client not connected by its hotplug script in dd"), log
+        assert "attaching it again" in log, log
+        assert log.index("attaching it again") < log.index("every vif it serves is connected"), log
+        # the client started before xendomains, which found it running
+        assert "Xen domain client already running" in log, log
+        rows = LAB.must("xl network-list client").strip().splitlines()
+        assert len(rows) == 2 and rows[1].split()[1] == str(domid("dd")) and rows[1].split()[4] == "4", rows
+    finally:
+        dd_ssh(dom0, "test -e %s && cp %s %s" % (VIF_BRIDGE_ORIG, VIF_BRIDGE_ORIG, VIF_BRIDGE))

@@ -62,7 +62,7 @@ def test_boot_service_starts_the_driver_domain_before_xendomains():
     assert 'Before=xendomains.service\n' in unit
     assert ('ExecStart=/usr/local/libexec/xenops-xen/driver-domain-start router /etc/xen/router.cfg 300\n'
             in unit)
-    assert 'TimeoutStartSec=420\n' in unit
+    assert 'TimeoutStartSec=2100\n' in unit
     script = render('host/usr/local/libexec/xenops-xen/driver-domain-start.j2')
     assert script.startswith('#!/bin/sh\n')
     assert 'xenstore-read "/local/domain/$domid/data/xenops-backend"' in script
@@ -76,3 +76,130 @@ def test_initramfs_has_the_backend_modules_only_with_a_driver_domain():
     lines = [line for line in with_driver.splitlines() if line and not line.startswith('#')]
     assert lines == ['xen-blkfront', 'xen-netfront', 'xen-netback', 'bridge']
     assert [line for line in without.splitlines() if line and not line.startswith('#')] == ['xen-blkfront', 'xen-netfront']
+
+
+# A stand-in for xl, xenstore-read, xenstore-list and sleep (one program, told apart by the name it is called by),
+# keeping the domains and the xenstore in a JSON file, so the boot script runs as on a host.
+FAKE_TOOLSTACK = r'''
+import json, os, sys
+STATE = os.environ['FAKE_STATE']
+with open(STATE) as fh:
+    state = json.load(fh)
+prog, args = os.path.basename(sys.argv[0]), sys.argv[1:]
+state['calls'].append([prog] + args)
+xs, domids = state['xs'], state['domids']
+names = {str(v): k for k, v in domids.items()}
+rc = 0
+if prog == 'sleep':
+    pass
+elif prog == 'xenstore-read':
+    if args[0] in xs:
+        print(xs[args[0]])
+    else:
+        rc = 1
+elif prog == 'xenstore-list':
+    children = sorted({k[len(args[0]) + 1:].split('/')[0] for k in xs if k.startswith(args[0] + '/')})
+    print('\n'.join(children)) if children else None
+    rc = 0 if children else 1
+elif args[0] == 'domid':
+    print(domids[args[1]]) if args[1] in domids else None
+    rc = 0 if args[1] in domids else 1
+elif args[0] == 'domname':
+    print(names[args[1]]) if args[1] in names else None
+    rc = 0 if args[1] in names else 1
+elif args[0] == 'create':
+    with open(args[1]) as fh:
+        name = [l.split('"')[1] for l in fh if l.startswith('name = ')][0]
+    domids[name] = max(domids.values()) + 1
+    if name == state['driver']:
+        xs['/local/domain/%d/data/xenops-backend' % domids[name]] = 'ready' if state['ready'] else ''
+    else:
+        xs['/local/domain/1/backend/vif/%d/0/hotplug-status' % domids[name]] = state['first_hotplug']
+elif args[0] == 'network-detach':
+    prefix = '/local/domain/1/backend/vif/%d/%s/' % (domids[args[1]], args[2])
+    for key in [k for k in xs if k.startswith(prefix)]:
+        del xs[key]
+elif args[0] == 'network-attach':
+    devid = [a.split('=')[1] for a in args[2:] if a.startswith('devid=')][0]
+    xs['/local/domain/1/backend/vif/%d/%s/hotplug-status' % (domids[args[1]], devid)] = state['attached_hotplug']
+with open(STATE, 'w') as fh:
+    json.dump(state, fh)
+sys.exit(rc)
+'''
+
+CLIENT_CFG = '''name = "web"
+vif = [
+    "mac=00:16:3e:00:00:01,bridge=lan0,backend=router",
+]
+'''
+
+
+def run_boot_script(tmp_path, first_hotplug='', attached_hotplug='connected', ready=True, running=None, wait=None):
+    """driver-domain-start router against the stand-in toolstack: (rc, output, the commands it ran but sleep)."""
+    import json
+    import subprocess
+    import sys
+    bin_dir, auto = tmp_path / 'bin', tmp_path / 'auto'
+    bin_dir.mkdir()
+    auto.mkdir()
+    fake = bin_dir / 'fake'
+    fake.write_text('#!%s -SE\n%s' % (sys.executable, FAKE_TOOLSTACK))
+    fake.chmod(0o755)
+    for prog in ('xl', 'xenstore-read', 'xenstore-list', 'sleep'):
+        (bin_dir / prog).symlink_to(fake)
+    (tmp_path / 'router.cfg').write_text('name = "router"\n')
+    (tmp_path / 'web.cfg').write_text(CLIENT_CFG)
+    (tmp_path / 'other.cfg').write_text('name = "other"\nvif = [\n    "mac=00:16:3e:00:00:02,bridge=xenbr0",\n]\n')
+    for name in ('router', 'web', 'other'):
+        (auto / (name + '.cfg')).symlink_to(tmp_path / (name + '.cfg'))
+    state = {'calls': [], 'xs': {}, 'domids': dict({'Domain-0': 0}, **(running or {})), 'driver': 'router',
+             'ready': ready, 'first_hotplug': first_hotplug, 'attached_hotplug': attached_hotplug}
+    if 'router' in state['domids']:
+        state['xs']['/local/domain/1/data/xenops-backend'] = 'ready' if ready else ''
+    if 'web' in state['domids']:
+        state['xs']['/local/domain/1/backend/vif/%d/0/hotplug-status' % state['domids']['web']] = first_hotplug
+    (tmp_path / 'state.json').write_text(json.dumps(state))
+    script = tmp_path / 'driver-domain-start'
+    script.write_text(render('host/usr/local/libexec/xenops-xen/driver-domain-start.j2'))
+    env = dict(os.environ, PATH='%s:%s' % (bin_dir, os.environ['PATH']), FAKE_STATE=str(tmp_path / 'state.json'))
+    env.pop('XENOPS_HOTPLUG_WAIT', None)
+    if wait is not None:
+        env['XENOPS_HOTPLUG_WAIT'] = str(wait)
+    proc = subprocess.run(['sh', str(script), 'router', str(tmp_path / 'router.cfg'), '10', str(auto)], env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, check=False)
+    calls = json.loads((tmp_path / 'state.json').read_text())['calls']
+    changing = [c for c in calls if c[0] == 'xl' and c[1] in ('create', 'network-detach', 'network-attach')]
+    return proc.returncode, proc.stdout, changing
+
+
+def test_boot_script_starts_the_driver_domain_then_its_clients_only(tmp_path):
+    rc, out, changing = run_boot_script(tmp_path, first_hotplug='connected')
+    assert rc == 0, out
+    assert changing == [['xl', 'create', str(tmp_path / 'router.cfg')], ['xl', 'create', str(tmp_path / 'auto' / 'web.cfg')]]
+    assert 'driver domain router: every vif it serves is connected' in out
+
+
+def test_boot_script_attaches_a_vif_again_whose_hotplug_libxl_killed(tmp_path):
+    rc, out, changing = run_boot_script(tmp_path, running={'router': 1})
+    assert rc == 0, out
+    # router ran already; the client's vif hotplug left no status: attached again with its own spec, one argument each
+    assert changing == [['xl', 'create', str(tmp_path / 'auto' / 'web.cfg')],
+                        ['xl', 'network-detach', 'web', '0'],
+                        ['xl', 'network-attach', 'web', 'devid=0', 'mac=00:16:3e:00:00:01', 'bridge=lan0', 'backend=router']]
+    assert 'vif 0 of web not connected by its hotplug script in router after 60s: attaching it again' in out
+
+
+def test_boot_script_gives_up_after_three_attachments(tmp_path):
+    rc, out, changing = run_boot_script(tmp_path, running={'router': 1, 'web': 2}, first_hotplug='error',
+                                        attached_hotplug='error', wait=4)
+    assert rc == 1
+    assert [c[1] for c in changing] == ['network-detach', 'network-attach'] * 3
+    assert 'driver domain router: vifs not connected after 3 new attachments: 2/0' in out
+    assert 'vif 0 of web not connected by its hotplug script in router after 4s: attaching it again' in out
+
+
+def test_boot_script_fails_when_the_driver_domain_does_not_get_ready(tmp_path):
+    rc, out, changing = run_boot_script(tmp_path, ready=False)
+    assert rc == 1
+    assert changing == [['xl', 'create', str(tmp_path / 'router.cfg')]]
+    assert 'driver domain router (domid 1) does not serve its backends after 10s' in out
