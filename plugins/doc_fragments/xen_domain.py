@@ -229,6 +229,11 @@ options:
         runs). V(0) only checks that the driver domain runs.
       - A driver domain that does not run, crashed or is not ready in time fails the task with the end of its
         console log; the domain is not started.
+      - After C(xl create), each vif served by a driver domain must be connected by the hotplug script in that driver
+        domain (C(hotplug-status) of its backend). libxl kills a hotplug script after 40 seconds, which a busy host
+        can exceed, and leaves the vif unconnected; a vif not connected 60 seconds after the start is detached and
+        attached again (C(xl network-detach), C(xl network-attach) with its spec), at most 3 times, then the task
+        fails. V(0) skips this too.
     type: int
     default: 300
 notes:

@@ -31,13 +31,19 @@ from ansible_collections.xenops.xen.plugins.module_utils._domain_plan import (
     CREATE, DESTROY, LINK_AUTOSTART, MEM_SET, PAUSE, REMOVE_CONFIG, RESTART, RUNTIME_ACTIONS, SHUTDOWN, UNLINK_AUTOSTART,
     UNPAUSE, VCPU_SET, WRITE_CONFIG, Current, apply_order, check_unique_macs, plan_domain)
 from ansible_collections.xenops.xen.plugins.module_utils._domain_spec import (
-    BACKEND_READY_KEY, BACKEND_READY_VALUE, DomainError, desired_domains)
+    BACKEND_READY_KEY, BACKEND_READY_VALUE, DOM0_NAMES, DomainError, desired_domains)
 from ansible_collections.xenops.xen.plugins.module_utils._files import write_new
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError
 from ansible_collections.xenops.xen.plugins.module_utils._xl import ShutdownTimeout
+from ansible_collections.xenops.xen.plugins.module_utils._xl_devices import parse_vif_spec
 
 LOG_DIR = '/var/log/xen'
 POLL_INTERVAL = 1.0
+# libxl kills a hotplug script after 40 s (LIBXL_HOTPLUG_TIMEOUT) and leaves its vif unconnected; a vif
+# served by a driver domain that is not connected this long after xl create is attached again, at most
+# HOTPLUG_ATTEMPTS times
+HOTPLUG_WAIT = 60
+HOTPLUG_ATTEMPTS = 3
 # After `xl shutdown -w` returns, the domain's xl daemon still has to destroy it
 # (on_poweroff); how long to wait for its name to be free again.
 GONE_TIMEOUT = 30
@@ -212,6 +218,7 @@ class Executor(object):
                 exc.msg = '%s\n%s' % (exc.msg, hint)
             raise
         self._verify_boot(d)
+        self._wait_backend_vifs(d)
 
     def _restart(self, d, plan, action):
         if self._shutdown_domain(d, plan) is not None:
@@ -256,6 +263,52 @@ class Executor(object):
                                                      'xenstore home) within %d seconds (backend_timeout)'
                                          % (BACKEND_READY_KEY, d.backend_timeout))
                 self.clock.sleep(self.poll_interval)
+
+    def _wait_backend_vifs(self, d):
+        """After ``xl create``: wait until the hotplug script in its driver domain connected each vif it serves.
+
+        It reads ``hotplug-status`` of the vif's backend in the driver domain's xenstore home. libxl
+        kills a hotplug script after 40 s, which a busy host can exceed, and leaves the vif
+        unconnected: such a vif (not connected after HOTPLUG_WAIT seconds) is detached and attached
+        again with its spec, at most HOTPLUG_ATTEMPTS times, then the task fails.  Nothing to do
+        with ``backend_timeout`` 0, or when the domain or its driver domain is gone (the boot check
+        and the next run tell).
+        """
+        if not d.backend_timeout or not d.config:
+            return
+        vifs = []
+        for devid, spec in enumerate(d.config.get('vif') or []):
+            backend = parse_vif_spec(spec).get('backend')
+            if backend is not None and backend not in DOM0_NAMES:
+                vifs.append((devid, spec, backend))
+        attempts = 0
+        while vifs:
+            start = self.clock.now()
+            while True:
+                rows = self.toolstack.list_plain()
+                pending = []
+                for devid, spec, backend in vifs:
+                    row, backend_row = rows.get(d.name), rows.get(backend)
+                    if row is None or backend_row is None:
+                        return
+                    status = self.toolstack.xenstore_read('/local/domain/%d/backend/vif/%d/%d/hotplug-status'
+                                                          % (backend_row['domid'], row['domid'], devid))
+                    if status != 'connected':
+                        pending.append((devid, spec, backend))
+                if not pending:
+                    return
+                if self.clock.now() - start >= HOTPLUG_WAIT:
+                    break
+                self.clock.sleep(self.poll_interval)
+            if attempts >= HOTPLUG_ATTEMPTS:
+                raise DomainError('domain %s runs, but the hotplug scripts in its driver domain did not connect its '
+                                  'vif(s) %s after %d new attachments; see the driver domain\'s journal'
+                                  % (d.name, ', '.join('%d (%s)' % (v[0], v[2]) for v in pending), attempts))
+            attempts += 1
+            for devid, spec, _backend in pending:
+                self.toolstack.network_detach(d.name, devid)
+                self.toolstack.network_attach(d.name, ['devid=%d' % devid] + spec.split(','))
+            vifs = pending
 
     def _backend_failed(self, d, backend, what):
         parts = ['domain %s was not started: its driver domain %s is not ready: %s' % (d.name, backend, what)]

@@ -301,7 +301,7 @@ class Toolstack(object):
 
     Reading: :meth:`list_long`, :meth:`list_plain`, :meth:`info`,
     :meth:`state`, :meth:`xenstore_read`.  Changing: :meth:`validate`, :meth:`create`,
-    :meth:`shutdown`, :meth:`destroy`, :meth:`pause`, :meth:`unpause`,
+    :meth:`shutdown`, :meth:`destroy`, :meth:`network_detach`, :meth:`network_attach`, :meth:`pause`, :meth:`unpause`,
     :meth:`mem_set`, :meth:`vcpu_set`.  Output that cannot
     be parsed raises :class:`CommandError` with the command and its output.
     """
@@ -382,6 +382,14 @@ class Toolstack(object):
         """The value at ``path`` in xenstore (``xenstore-read PATH``), or None when it is not there."""
         result = self.runner.run(['xenstore-read', path], check=False)
         return result.stdout.strip() if result.rc == 0 else None
+
+    def network_detach(self, name, devid):
+        """Remove vif ``devid`` of ``name``: ``xl network-detach NAME DEVID``."""
+        return self.runner.run(['xl', 'network-detach', name, str(int(devid))])
+
+    def network_attach(self, name, tokens):
+        """Add a vif to ``name``: ``xl network-attach NAME KEY=VALUE...`` (one argument per key of the spec)."""
+        return self.runner.run(['xl', 'network-attach', name] + list(tokens))
 
     def pause(self, name):
         return self.runner.run(['xl', 'pause', name])

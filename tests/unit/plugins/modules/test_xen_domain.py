@@ -1313,6 +1313,10 @@ def ready_key(domid):
     return ['xenstore-read', '/local/domain/%d/data/xenops-backend' % domid]
 
 
+def hotplug_key(backend_domid, domid, devid):
+    return ['xenstore-read', '/local/domain/%d/backend/vif/%d/%d/hotplug-status' % (backend_domid, domid, devid)]
+
+
 def test_driver_domain_config_and_order_then_client_waits_for_its_backends(cfg_dir, clock):
     router = dom('router', 7, macs=(_names.stable_mac('router', 0),))
     db = dom('db', 8, macs=(_names.stable_mac('db', 0),))
@@ -1322,7 +1326,9 @@ def test_driver_domain_config_and_order_then_client_waits_for_its_backends(cfg_d
                          # not ready yet, then ready: the client starts only then
                          poll(router), Call(ready_key(7), rc=1, err='xenstore-read: couldn\'t read path\n'),
                          poll(router), Call(ready_key(7), out='ready\n'),
-                         create(cfg_dir, 'db')] + reads(router, db))
+                         create(cfg_dir, 'db'),
+                         # the hotplug script in router connected db's vif
+                         poll(router, db), Call(hotplug_key(7, 8, 0), out='connected\n')] + reads(router, db))
     assert failed is False, result
     assert [d['name'] for d in result['domains']] == ['db', 'router']
     assert 'driver_domain = 1\n' in (cfg_dir / 'router.cfg').read_text()
@@ -1357,6 +1363,49 @@ def test_client_gives_up_after_backend_timeout(cfg_dir, clock):
                              '(backend_timeout)')
     assert clock.slept == [1.0, 1.0]
     assert ['xl', 'create', str(cfg_dir / 'db.cfg')] not in seen
+
+
+def client_with_two_vifs():
+    """db: vif 0 on dom0's xenbr0, vif 1 served by router (running as domid 7); db runs as domid 8 once created."""
+    router = dom('router', 7, macs=(_names.stable_mac('router', 0),))
+    db = dom('db', 8, macs=(_names.stable_mac('db', 0), _names.stable_mac('db', 1)))
+    entries = [dict(batch_entry('db', 1), vifs=[{'bridge': 'xenbr0'}, {'backend': 'router', 'bridge': 'lan0'}])]
+    return router, db, entries
+
+
+def test_a_vif_whose_hotplug_libxl_killed_is_attached_again(cfg_dir, clock):
+    router, db, entries = client_with_two_vifs()
+    waiting = [poll(router, db), Call(hotplug_key(7, 8, 1), out='\n')]
+    result, failed, seen = run_module(
+        xen_domain.main, dict(domains=entries, config_dir=str(cfg_dir), boot_settle=0),
+        calls=reads(router) + [validate(cfg_dir, 'db'), poll(router), Call(ready_key(7), out='ready\n'),
+                               create(cfg_dir, 'db')]
+        # never connected within 60 s: only vif 1 (router's) is asked for and attached again, with its own spec
+        + waiting * 61
+        + [Call(['xl', 'network-detach', 'db', '1']),
+           Call(['xl', 'network-attach', 'db', 'devid=1', 'mac=%s' % _names.stable_mac('db', 1), 'bridge=lan0',
+                 'backend=router']),
+           poll(router, db), Call(hotplug_key(7, 8, 1), out='connected\n')] + reads(router, db))
+    assert failed is False, result
+    assert clock.slept == [1.0] * 60
+    assert not any(argv[:2] == ['xl', 'network-detach'] and argv[3] == '0' for argv in seen)
+
+
+def test_a_vif_that_stays_unconnected_fails_the_task_after_three_attachments(cfg_dir, clock):
+    router, db, entries = client_with_two_vifs()
+    waiting = [poll(router, db), Call(hotplug_key(7, 8, 1), out='error\n')]
+    again = [Call(['xl', 'network-detach', 'db', '1']),
+             Call(['xl', 'network-attach', 'db', 'devid=1', 'mac=%s' % _names.stable_mac('db', 1), 'bridge=lan0',
+                   'backend=router'])]
+    result, failed, seen = run_module(
+        xen_domain.main, dict(domains=entries, config_dir=str(cfg_dir), boot_settle=0),
+        calls=reads(router) + [validate(cfg_dir, 'db'), poll(router), Call(ready_key(7), out='ready\n'),
+                               create(cfg_dir, 'db')] + (waiting * 61 + again) * 3 + waiting * 61)
+    assert failed is True
+    assert result['msg'] == ('domain db runs, but the hotplug scripts in its driver domain did not connect its vif(s) '
+                             '1 (router) after 3 new attachments; see the driver domain\'s journal')
+    assert result['failed_action']['action'] == 'create'
+    assert len([argv for argv in seen if argv[:2] == ['xl', 'network-attach']]) == 3
 
 
 def test_backend_timeout_zero_only_checks_that_the_driver_domain_runs(cfg_dir):
