@@ -9,41 +9,43 @@ Re-runnable: the volume group and LVs are reused, the domUs are recreated each r
 
 import argparse
 import datetime
+import io
 import os
 import shutil
 import subprocess
 import sys
 import tarfile
-import io
+
+from xenlab.common import LabError
+from xenlab.remote import Remote
 
 HERE = os.path.dirname(os.path.realpath(__file__))
 REPO = os.path.dirname(HERE)
-LAB = os.path.join(HERE, "lab")
-SCRIPTS = os.path.join(HERE, "scripts")
 DEFAULT_OUT = os.path.join(REPO, "tests", "unit", "plugins", "module_utils", "fixtures", "lab")
 GUEST_OUT = "/root/xenops-fixtures"
 
 
-def lab(*args, **kw):
-    return subprocess.run([LAB] + list(args), **kw, check=False)
+def capture(host, out):
+    if host.lab("wait", host.host, "--timeout", "60")[0] != 0:
+        host.fail("%s is not up; run `hypervisor/lab up` first" % host.host)
+    if not host.is_dom0():
+        print("capture-fixtures: installing Xen on %s and rebooting into it" % host.host, flush=True)
+        host.install_xen()
+    host.busybox_boot_files()
+    host.push("capture-fixtures-guest.py", "/usr/local/sbin/xenops-capture-fixtures")
+    host.must("python3 /usr/local/sbin/xenops-capture-fixtures " + GUEST_OUT, timeout=1800)
 
-
-def ssh(host, cmd, input=None, check=True, capture=False):
-    proc = lab("ssh", host, "--", cmd, input=input,
-               stdout=subprocess.PIPE if capture else None, stdin=None if input else subprocess.DEVNULL)
-    if check and proc.returncode != 0:
-        sys.exit("capture-fixtures: remote command failed (rc=%d): %s" % (proc.returncode, cmd))
-    return proc
-
-
-def push(host, local, remote, mode="0755"):
-    with open(local, "rb") as fh:
-        ssh(host, "mkdir -p %s && cat > %s && chmod %s %s" % (os.path.dirname(remote), remote, mode, remote),
-            input=fh.read())
-
-
-def is_dom0(host):
-    return ssh(host, "grep -q control_d /proc/xen/capabilities 2>/dev/null", check=False).returncode == 0
+    data = host.check(host.ssh("tar -C %s -cf - ." % GUEST_OUT, text=False), "tar of " + GUEST_OUT)
+    if os.path.isdir(out):
+        shutil.rmtree(out)
+    os.makedirs(out)
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        for member in tar.getmembers():
+            if member.isfile() and "/" not in member.name.lstrip("./"):
+                member.name = os.path.basename(member.name)
+                tar.extract(member, out)
+    write_readme(out)
+    print("capture-fixtures: %d files in %s" % (len(os.listdir(out)), out))
 
 
 def main():
@@ -51,36 +53,10 @@ def main():
     ap.add_argument("--host", default="lab1")
     ap.add_argument("--out", default=DEFAULT_OUT)
     args = ap.parse_args()
-
-    if lab("wait", args.host, "--timeout", "60", stdout=subprocess.DEVNULL).returncode != 0:
-        sys.exit("capture-fixtures: %s is not up; run `hypervisor/lab up` first" % args.host)
-    push(args.host, os.path.join(SCRIPTS, "install-xen.sh"), "/usr/local/sbin/xenops-install-xen")
-    push(args.host, os.path.join(SCRIPTS, "make-busybox-initramfs.sh"),
-         "/usr/local/sbin/xenops-make-busybox-initramfs")
-    push(args.host, os.path.join(SCRIPTS, "capture-fixtures-guest.py"),
-         "/usr/local/sbin/xenops-capture-fixtures")
-    if not is_dom0(args.host):
-        print("capture-fixtures: installing Xen on %s and rebooting into it" % args.host, flush=True)
-        ssh(args.host, "EXTRA_PACKAGES=busybox-static /usr/local/sbin/xenops-install-xen")
-        if lab("reboot", args.host).returncode != 0 or not is_dom0(args.host):
-            sys.exit("capture-fixtures: %s did not come back as Xen dom0; see `hypervisor/lab console %s`"
-                     % (args.host, args.host))
-    ssh(args.host, "dpkg-query -W busybox-static >/dev/null 2>&1 || "
-                   "(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static)")
-    ssh(args.host, "/usr/local/sbin/xenops-make-busybox-initramfs >/dev/null")
-    ssh(args.host, "python3 /usr/local/sbin/xenops-capture-fixtures " + GUEST_OUT)
-
-    data = ssh(args.host, "tar -C %s -cf - ." % GUEST_OUT, capture=True).stdout
-    if os.path.isdir(args.out):
-        shutil.rmtree(args.out)
-    os.makedirs(args.out)
-    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        for member in tar.getmembers():
-            if member.isfile() and "/" not in member.name.lstrip("./"):
-                member.name = os.path.basename(member.name)
-                tar.extract(member, args.out)
-    write_readme(args.out)
-    print("capture-fixtures: %d files in %s" % (len(os.listdir(args.out)), args.out))
+    try:
+        capture(Remote(host=args.host), args.out)
+    except LabError as exc:
+        sys.exit("capture-fixtures: %s" % exc)
 
 
 README = """# Real Xen / LVM output from the lab

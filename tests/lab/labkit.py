@@ -16,10 +16,9 @@ import tempfile
 import time
 
 import pytest
+from xenlab.remote import Remote  # hypervisor/xenlab, on sys.path by pytest.ini
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-LAB = os.path.join(REPO, "hypervisor", "lab")
-SCRIPTS = os.path.join(REPO, "hypervisor", "scripts")
 COLLECTIONS = os.path.join(REPO, ".tmp", "collections")
 BIN = os.path.dirname(sys.executable)
 # Boot files of the busybox test domains on a lab dom0 (hypervisor/scripts/make-busybox-initramfs.sh).
@@ -49,18 +48,15 @@ def ensure_collection():
         subprocess.run(["make", "-C", REPO, "collection"], check=True, stdout=subprocess.DEVNULL)
 
 
-class Lab(object):
-    """One lab run directory (None: the default one, hypervisor/.run) and one host in it."""
+class Lab(Remote):
+    """One lab run directory (None: the default one, hypervisor/.run) and one host in it; a failure fails the test."""
 
     def __init__(self, run_dir=None, host="lab1", pipelining=True):
-        self.run_dir = run_dir
-        self.host = host
+        super(Lab, self).__init__(run_dir=run_dir, host=host)
         self.pipelining = pipelining
 
     def env(self):
-        env = dict(os.environ)
-        if self.run_dir:
-            env["XENOPS_LAB_RUN_DIR"] = self.run_dir
+        env = super(Lab, self).env()
         env["ANSIBLE_COLLECTIONS_PATH"] = COLLECTIONS
         env["ANSIBLE_NOCOLOR"] = "1"
         env["ANSIBLE_HOST_KEY_CHECKING"] = "False"
@@ -68,29 +64,8 @@ class Lab(object):
             env["ANSIBLE_PIPELINING"] = "True"
         return env
 
-    def lab(self, *args, input=None, timeout=1800):
-        """Run ``hypervisor/lab ARGS``: (rc, stdout and stderr)."""
-        proc = subprocess.run([LAB] + list(args), input=input, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              stdin=None if input is not None else subprocess.DEVNULL, timeout=timeout,
-                              env=self.env(), check=False)
-        return proc.returncode, proc.stdout.decode("utf-8", "replace")
-
-    def ssh(self, cmd, input=None, timeout=900):
-        """Run a shell command on the host: (rc, output)."""
-        return self.lab("ssh", self.host, "--", cmd, input=input, timeout=timeout)
-
-    def must(self, cmd, input=None, timeout=900):
-        """Run a shell command on the host; fail the test unless it exits 0. Returns its output."""
-        return must(self.ssh(cmd, input=input, timeout=timeout), cmd)
-
-    def push(self, script, remote):
-        """Copy one of hypervisor/scripts to the host as an executable."""
-        with open(os.path.join(SCRIPTS, script), "rb") as fh:
-            self.must("mkdir -p %s && cat > %s && chmod 0755 %s" % (os.path.dirname(remote), remote, remote),
-                      input=fh.read())
-
-    def is_dom0(self):
-        return self.ssh("grep -q control_d /proc/xen/capabilities 2>/dev/null && xl info >/dev/null")[0] == 0
+    def fail(self, message):
+        pytest.fail(message)
 
     def grub_env(self):
         """GRUB's environment block on the host: (saved_entry, the non-empty next_entry lines, the whole listing)."""
@@ -146,36 +121,12 @@ class Lab(object):
             how = "reused"
         if how is None:
             how = "installed"
-            t1 = time.time()
-            self.push("install-xen.sh", "/usr/local/sbin/xenops-install-xen")
-            self.must("EXTRA_PACKAGES=busybox-static /usr/local/sbin/xenops-install-xen")
-            timings["xen_install"] = time.time() - t1
-            t2 = time.time()
-            must(self.lab("reboot", self.host, timeout=1200), "reboot into Xen")
-            timings["reboot_into_xen"] = time.time() - t2
-            if not self.is_dom0():
-                pytest.fail("%s did not boot as Xen dom0; console tail:\n%s"
-                            % (self.host, self.lab("console", self.host, "-n", "60")[1]))
+            self.install_xen(timings)
             t3 = time.time()
             must(self.lab("snapshot", snapshot, timeout=900), "snapshot " + snapshot)
             timings["snapshot"] = time.time() - t3
         timings["total_setup"] = time.time() - t0
         return how, timings
-
-    def busybox_boot_files(self, timeout=900, ssh=False):
-        """Install busybox-static and build the busybox initramfs (BUSYBOX_KERNEL, BUSYBOX_RAMDISK) on the host.
-
-        ``ssh``: the domains also run dropbear for root with the host's own authorized keys (the lab key).
-        """
-        self.push("make-busybox-initramfs.sh", "/usr/local/sbin/xenops-make-busybox-initramfs")
-        packages = "busybox-static dropbear-bin" if ssh else "busybox-static"
-        # dpkg-query -W also succeeds for a package dpkg merely knows of: ask for its status
-        self.must("missing=; for p in %s; do dpkg-query -W -f='${Status}' $p 2>/dev/null | grep -q 'ok installed' || "
-                  "missing=\"$missing $p\"; done; [ -z \"$missing\" ] || (apt-get update -qq && "
-                  "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing)" % packages,
-                  timeout=timeout)
-        self.must(("XENOPS_DOMU_AUTHORIZED_KEYS=/root/.ssh/authorized_keys " if ssh else "")
-                  + "/usr/local/sbin/xenops-make-busybox-initramfs")
 
     def wait_domain_up(self, name, timeout):
         """Poll ``xl list NAME`` every 2 s until its state has r or b, for at most ``timeout`` seconds.

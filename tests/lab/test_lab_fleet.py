@@ -157,9 +157,7 @@ def wait_answers(host, name, timeout=120):
 
 def _install_xen(lab, timings):
     t0 = time.time()
-    lab.push("install-xen.sh", "/usr/local/sbin/xenops-install-xen")
-    lab.must("EXTRA_PACKAGES=busybox-static /usr/local/sbin/xenops-install-xen", timeout=3600)
-    must(lab.lab("reboot", lab.host, timeout=1800), "reboot %s into Xen" % lab.host)
+    lab.install_xen()
     lab.busybox_boot_files(ssh=True)
     timings[lab.host] = time.time() - t0
 

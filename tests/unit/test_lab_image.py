@@ -1,27 +1,12 @@
 """The lab's base images (hypervisor/xenlab/image.py): what a BIOS and a UEFI image are made of."""
 
-import importlib.util
 import json
-import os
 import shutil
 import subprocess
-import sys
 
 import pytest
+from xenlab import image  # hypervisor/xenlab, on sys.path by pytest.ini
 
-XENLAB = os.path.join(os.path.dirname(__file__), "..", "..", "hypervisor", "xenlab")
-
-
-def _load_xenlab():
-    spec = importlib.util.spec_from_file_location("xenlab", os.path.join(XENLAB, "__init__.py"),
-                                                  submodule_search_locations=[XENLAB])
-    package = importlib.util.module_from_spec(spec)
-    sys.modules["xenlab"] = package
-    spec.loader.exec_module(package)
-    return importlib.import_module("xenlab.image")
-
-
-image = _load_xenlab()
 MIRROR = "http://mirror.invalid/debian"
 SECURITY = "http://mirror.invalid/debian-security"
 
