@@ -22,7 +22,9 @@ from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.xenops.xen.plugins.filter.fleet import allocate_addresses
 from ansible_collections.xenops.xen.plugins.module_utils._domain_spec import RESTART_POLICIES, STATES, TYPES
+from ansible_collections.xenops.xen.plugins.module_utils._lvm import LvmParseError
 from ansible_collections.xenops.xen.plugins.module_utils._names import SpecError, stable_mac, vdev_number
+from ansible_collections.xenops.xen.plugins.module_utils._os_marks import STAMP_SUFFIX, os_install_roots as _os_install_roots
 from ansible_collections.xenops.xen.plugins.module_utils._size import SizeError, parse_size as _parse_size
 from ansible_collections.xenops.xen.plugins.module_utils._volume_spec import FSTYPES
 
@@ -53,7 +55,6 @@ OS_KEYS = frozenset(('distribution', 'suite', 'mirror', 'security_mirror'))
 
 _FUNCTION_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9+_.]*$')
 _VDEV_RE = re.compile(r'^(xvd|sd|hd)([a-z]+)(\d*)$')
-STAMP_SUFFIX = '.xenops-os'
 
 
 class PlanError(AnsibleFilterError):
@@ -493,8 +494,17 @@ def domain_plan(domains, defaults=None, subnet=None, reserved=None, method='name
     return plan
 
 
+def os_install_roots(roots, lvs='', image_files=None, loop_files=None):
+    """The roots of :func:`domain_plan` without an installed OS, split by whether they are in use."""
+    try:
+        return _os_install_roots(roots, lvs=lvs, image_files=image_files or (), loop_files=loop_files or ())
+    except LvmParseError as exc:
+        raise AnsibleFilterError(to_text(exc))
+
+
 class FilterModule(object):
     def filters(self):
         return {
             'domain_plan': domain_plan,
+            'os_install_roots': os_install_roots,
         }

@@ -132,6 +132,11 @@ def _int_field(row, field, command):
                             % (command, field, value))
 
 
+def lv_rows(data):
+    """The rows (dicts of the fields asked for) of ``lvs --reportformat json`` output, text or decoded."""
+    return _report_rows(data, 'lv', 'lvs')
+
+
 def parse_lvs(data):
     """Parse ``lvs --reportformat json --units b --nosuffix -o vg_name,lv_name,lv_path,lv_size,lv_attr``.
 
@@ -140,7 +145,7 @@ def parse_lvs(data):
     """
     return [LogicalVolume(row.get('vg_name', ''), row.get('lv_name', ''), row.get('lv_path', ''),
                           _int_field(row, 'lv_size', 'lvs'), row.get('lv_attr', ''))
-            for row in _report_rows(data, 'lv', 'lvs')]
+            for row in lv_rows(data)]
 
 
 def parse_pvs(data):

@@ -28,7 +28,7 @@ def plan(domains, **kwargs):
 
 
 def test_filters_are_registered():
-    assert sorted(FilterModule().filters()) == ['domain_plan']
+    assert sorted(FilterModule().filters()) == ['domain_plan', 'os_install_roots']
     assert sorted(apt_sources.FilterModule().filters()) == ['debian_mirror']
 
 
