@@ -23,7 +23,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible_collections.xenops.xen.plugins.filter.fleet import allocate_addresses
 from ansible_collections.xenops.xen.plugins.module_utils._domain_spec import RESTART_POLICIES, STATES, TYPES
 from ansible_collections.xenops.xen.plugins.module_utils._lvm import LvmParseError
-from ansible_collections.xenops.xen.plugins.module_utils._names import SpecError, stable_mac, vdev_number
+from ansible_collections.xenops.xen.plugins.module_utils._names import SpecError, guest_device, ifname_error, stable_mac, vdev_number
 from ansible_collections.xenops.xen.plugins.module_utils._os_marks import STAMP_SUFFIX, os_install_roots as _os_install_roots
 from ansible_collections.xenops.xen.plugins.module_utils._size import SizeError, parse_size as _parse_size
 from ansible_collections.xenops.xen.plugins.module_utils._volume_spec import FSTYPES
@@ -50,11 +50,9 @@ VIF_KEYS = frozenset(('bridge', 'mac', 'ip', 'prefix', 'gateway', 'vifname', 'mo
 # the bridges inside a network driver domain: the keys of the network role's bridges that make sense there
 BRIDGE_KEYS = frozenset(('name', 'uplink', 'method', 'addresses', 'gateway', 'mtu'))
 BRIDGE_METHODS = ('static', 'none', 'dhcp')
-_IFNAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$')
 OS_KEYS = frozenset(('distribution', 'suite', 'mirror', 'security_mirror'))
 
 _FUNCTION_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9+_.]*$')
-_VDEV_RE = re.compile(r'^(xvd|sd|hd)([a-z]+)(\d*)$')
 
 
 class PlanError(AnsibleFilterError):
@@ -67,14 +65,6 @@ def parse_size(value, where):
         return _parse_size(value)
     except SizeError as exc:
         raise PlanError('%s: %s' % (where, exc))
-
-
-def guest_device(vdev):
-    """The device node a Linux domain sees for ``vdev`` (blkfront names every disk xvd*)."""
-    match = _VDEV_RE.match(vdev)
-    if not match:
-        return '/dev/' + vdev
-    return '/dev/xvd%s%s' % (match.group(2), match.group(3))
 
 
 def _check_keys(item, allowed, where):
@@ -226,8 +216,9 @@ def _bridges(dom, where):
     result = []
     for index, bridge, bwhere in _items(dom, 'bridges', [], BRIDGE_KEYS, where):
         name = to_text(bridge.get('name') or '')
-        if not _IFNAME_RE.match(name):
-            raise PlanError('%s: name %r is not an interface name (at most 15 letters, digits, _ . -)' % (bwhere, name))
+        error = ifname_error(name, 'name')
+        if error:
+            raise PlanError('%s: %s' % (bwhere, error))
         method = _choice(bridge.get('method') or ('static' if bridge.get('addresses') else 'none'), BRIDGE_METHODS,
                          bwhere + ': method')
         addresses = bridge.get('addresses') or []
@@ -241,8 +232,9 @@ def _bridges(dom, where):
             raise PlanError('%s: method static needs addresses' % bwhere)
         if bridge.get('uplink'):
             uplink = to_text(bridge['uplink'])
-            if not _IFNAME_RE.match(uplink):
-                raise PlanError('%s: uplink %r is not an interface name' % (bwhere, uplink))
+            error = ifname_error(uplink, 'uplink')
+            if error:
+                raise PlanError('%s: %s' % (bwhere, error))
             entry['uplink'] = uplink
         if bridge.get('gateway'):
             entry['gateway'] = to_text(bridge['gateway'])

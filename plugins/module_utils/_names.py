@@ -29,7 +29,7 @@ DOM0_NAME = 'Domain-0'
 
 _DOMAIN_NAME_RE = re.compile(r'[A-Za-z0-9._-]+\Z')
 _MAC_RE = re.compile(r'[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}\Z')
-_IFNAME_RE = re.compile(r'[A-Za-z0-9_.-]+\Z')
+_IFNAME_RE = re.compile(r'[A-Za-z0-9_][A-Za-z0-9_.-]*\Z')
 _VDEV_D_RE = re.compile(r'd([0-9]+)p([0-9]+)\Z')
 _VDEV_LETTERS_RE = re.compile(r'(xvd|hd|sd)([a-z]+)([0-9]*)\Z')
 # prefix: (highest disk index, highest partition), libxl__device_disk_dev_number
@@ -91,18 +91,19 @@ def normalize_mac(mac):
 
 
 def ifname_error(name, what='interface name'):
-    """Why ``name`` cannot be a Linux network interface name (a bridge, a vifname), or None.
+    """Why ``name`` cannot be a Linux network interface name (a bridge, an uplink, a vifname), or None.
 
-    Linux takes 1 to 15 bytes without ``/``, ``:`` or white space, and not
-    ``.`` or ``..``; the vif hotplug scripts are shell scripts, so only
-    letters, digits, ``_``, ``.`` and ``-`` are accepted here.
+    Linux takes 1 to 15 bytes without ``/``, ``:`` or white space; the vif
+    hotplug scripts are shell scripts and the tools take a leading ``-`` for an
+    option, so only letters, digits, ``_``, ``.`` and ``-`` are accepted here,
+    not first ``.`` or ``-``.  One rule for the modules and the filters.
     """
     if not isinstance(name, str) or not name:
         return '%s must be a non-empty string, got %r' % (what, name)
     if len(name) > IFNAME_MAX:
         return '%s %r is longer than %d characters (the Linux limit)' % (what, name, IFNAME_MAX)
-    if not _IFNAME_RE.match(name) or name in ('.', '..'):
-        return '%s %r may only contain letters, digits, _, . and - (and is not . or ..)' % (what, name)
+    if not _IFNAME_RE.match(name):
+        return '%s %r may only contain letters, digits, _, . and -, and may not begin with . or -' % (what, name)
     return None
 
 
@@ -112,6 +113,14 @@ def _letters_index(letters):
     for char in letters:
         index = (index + 1) * 26 + ord(char) - ord('a')
     return index
+
+
+def guest_device(vdev):
+    """The device node a Linux domain sees for virtual disk ``vdev`` (blkfront names every disk xvd*)."""
+    match = _VDEV_LETTERS_RE.match(vdev)
+    if not match:
+        return '/dev/' + vdev
+    return '/dev/xvd%s%s' % (match.group(2), match.group(3))
 
 
 def vdev_number(vdev):

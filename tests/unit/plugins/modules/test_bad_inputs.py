@@ -67,6 +67,7 @@ DOMAIN_CASES = [
     ('mac int', dict(vifs=[{'mac': 95529467905}]), 'mac 95529467905 is a number, not a MAC address: quote the MAC in YAML'),
     ('vif a list', dict(vifs=[['bridge=xenbr0']]), "vif 0 (list ['bridge=xenbr0']): a vif spec must be a string or a dict"),
     ('bridge space', dict(vifs=[{'bridge': 'br 0'}]), "bridge 'br 0' may only contain letters, digits, _, . and -"),
+    ('bridge option', dict(vifs=[{'bridge': '-br0'}]), "bridge '-br0' may only contain letters, digits, _, . and -, and may not begin"),
     ('bridge semicolon', dict(vifs=['bridge=br;reboot']), "bridge 'br;reboot' may only contain"),
     ('bridge slash', dict(vifs=[{'bridge': 'br/0'}]), "bridge 'br/0' may only contain"),
     ('bridge 16 chars', dict(vifs=[{'bridge': 'b' * 16}]), 'is longer than 15 characters (the Linux limit)'),
