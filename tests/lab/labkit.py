@@ -16,6 +16,7 @@ import tempfile
 import time
 
 import pytest
+import yaml
 from xenlab.remote import Remote  # hypervisor/xenlab, on sys.path by pytest.ini
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -191,6 +192,25 @@ class Lab(Remote):
         proc = subprocess.run(argv, env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               stdin=subprocess.DEVNULL, timeout=timeout, check=False)
         return proc.returncode, proc.stdout.decode("utf-8", "replace")
+
+
+def xen_dom0(lab, run_dir, timings):
+    """The body of a module fixture: ``lab``'s host as a Xen dom0 (:meth:`Lab.xen_ready`), an inventory of it.
+
+    Yields ``{"inventory": path, "host": its inventory vars}``; the timings go into ``timings``
+    and, at the end, into ``run_dir``/timings.json.
+    """
+    os.makedirs(run_dir, exist_ok=True)
+    ensure_collection()
+    how, seconds = lab.xen_ready()
+    timings.update({"dom0": how}, **{"dom0_" + k: v for k, v in seconds.items()})
+    inventory = lab.inventory(os.path.join(run_dir, "inventory.yml"))
+    with open(inventory) as fh:
+        host = yaml.safe_load(fh)["all"]["children"]["xen_hosts"]["hosts"][lab.host]
+    yield {"inventory": inventory, "host": host}
+    with open(os.path.join(run_dir, "timings.json"), "w") as fh:
+        json.dump(timings, fh, indent=2)
+    print("timings: %s" % timings)
 
 
 def grub_reboot_seconds(out):

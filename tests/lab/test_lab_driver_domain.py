@@ -29,7 +29,6 @@ import subprocess
 import time
 
 import pytest
-import yaml
 
 import labkit
 
@@ -59,17 +58,7 @@ VARS = os.path.join(RUN_DIR, "driver-domain-vars.json")
 
 @pytest.fixture(scope="module")
 def dom0():
-    os.makedirs(RUN_DIR, exist_ok=True)
-    labkit.ensure_collection()
-    how, timings = LAB.xen_ready()
-    TIMINGS.update({"dom0": how}, **{"dom0_" + k: v for k, v in timings.items()})
-    inventory = LAB.inventory(os.path.join(RUN_DIR, "inventory.yml"))
-    with open(inventory) as fh:
-        host = yaml.safe_load(fh)["all"]["children"]["xen_hosts"]["hosts"][LAB.host]
-    yield {"inventory": inventory, "host": host}
-    with open(os.path.join(RUN_DIR, "timings.json"), "w") as fh:
-        json.dump(TIMINGS, fh, indent=2)
-    print("timings: %s" % TIMINGS)
+    yield from labkit.xen_dom0(LAB, RUN_DIR, TIMINGS)
 
 
 def play(dom0, name, **extra):

@@ -50,15 +50,7 @@ DOMAIN = {"name": "hvm1", "type": "hvm", "memory": 128, "vcpus": 1, "boot_settle
 
 @pytest.fixture(scope="module")
 def dom0():
-    os.makedirs(RUN_DIR, exist_ok=True)
-    labkit.ensure_collection()
-    how, timings = LAB.xen_ready()
-    TIMINGS.update({"dom0": how}, **{"dom0_" + k: v for k, v in timings.items()})
-    inventory = LAB.inventory(os.path.join(RUN_DIR, "inventory.yml"))
-    yield {"inventory": inventory}
-    with open(os.path.join(RUN_DIR, "timings.json"), "w") as fh:
-        json.dump(TIMINGS, fh, indent=2)
-    print("timings: %s" % TIMINGS)
+    yield from labkit.xen_dom0(LAB, RUN_DIR, TIMINGS)
 
 
 def test_hypervisor_role_installs_the_device_model(dom0):
