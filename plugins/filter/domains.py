@@ -22,11 +22,10 @@ from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.xenops.xen.plugins.filter.fleet import allocate_addresses
 from ansible_collections.xenops.xen.plugins.module_utils._domain_spec import RESTART_POLICIES, STATES, TYPES
-from ansible_collections.xenops.xen.plugins.module_utils._lvm import LvmParseError
+from ansible_collections.xenops.xen.plugins.module_utils._lvm import FSTYPES, LvmParseError
 from ansible_collections.xenops.xen.plugins.module_utils._names import SpecError, guest_device, ifname_error, stable_mac, vdev_number
 from ansible_collections.xenops.xen.plugins.module_utils._os_marks import STAMP_SUFFIX, os_install_roots as _os_install_roots
 from ansible_collections.xenops.xen.plugins.module_utils._size import SizeError, parse_size as _parse_size
-from ansible_collections.xenops.xen.plugins.module_utils._volume_spec import FSTYPES
 
 DISK_TYPES = ('lvm', 'file', 'phy', 'drbd')
 # a drbd disk is opened through this hotplug script (drbd-utils), which makes the host that runs the domain Primary

@@ -25,7 +25,6 @@ from ansible_collections.xenops.xen.plugins.module_utils._lvm import EXT_FILESYS
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError
 from ansible_collections.xenops.xen.plugins.module_utils._size import SizeError, format_size, parse_size
 
-FSTYPES = ('ext4', 'xfs', 'swap', 'none')
 PART_SUFFIX = '.part'
 LOSETUP_ARGV = ['losetup', '--list', '--noheadings', '--raw', '--output', 'NAME,BACK-FILE']
 

@@ -40,6 +40,8 @@ EXT_FILESYSTEMS = ('ext2', 'ext3', 'ext4')
 
 # Maximum label length, in bytes, of each filesystem type mkfs can create.
 LABEL_MAX = {'ext4': 16, 'xfs': 12, 'swap': 16}
+# what a new volume or image file can be made with (none: left empty)
+FSTYPES = ('ext4', 'xfs', 'swap', 'none')
 
 
 class LvmParseError(ValueError):

@@ -15,7 +15,6 @@ import re
 from ansible_collections.xenops.xen.plugins.module_utils._lvm import LABEL_MAX
 from ansible_collections.xenops.xen.plugins.module_utils._size import SizeError, parse_size
 
-FSTYPES = ('ext4', 'xfs', 'swap', 'none')
 
 NAME_MAX = 127
 _NAME_RE = re.compile(r'^[A-Za-z0-9+_.-]+$')

@@ -139,8 +139,8 @@ actions:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.xenops.xen.plugins.module_utils._image import FSTYPES, ImageError, converge, desired_image
-from ansible_collections.xenops.xen.plugins.module_utils._lvm import Lvm, LvmParseError
+from ansible_collections.xenops.xen.plugins.module_utils._image import ImageError, converge, desired_image
+from ansible_collections.xenops.xen.plugins.module_utils._lvm import FSTYPES, Lvm, LvmParseError
 from ansible_collections.xenops.xen.plugins.module_utils._plan import ActionFailed, finish
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError, CommandRunner
 

@@ -231,11 +231,11 @@ volumes:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.xenops.xen.plugins.module_utils._lvm import Lvm, LvmParseError
+from ansible_collections.xenops.xen.plugins.module_utils._lvm import FSTYPES, Lvm, LvmParseError
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError, CommandRunner
 from ansible_collections.xenops.xen.plugins.module_utils._plan import ActionFailed, finish
 from ansible_collections.xenops.xen.plugins.module_utils._volume_apply import converge
-from ansible_collections.xenops.xen.plugins.module_utils._volume_spec import FSTYPES, VolumeError, desired_volumes
+from ansible_collections.xenops.xen.plugins.module_utils._volume_spec import VolumeError, desired_volumes
 
 VOLUME_OPTIONS = dict(
     name=dict(type='str'),
