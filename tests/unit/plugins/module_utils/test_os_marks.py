@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -87,3 +88,19 @@ def test_lvs_output_that_is_not_its_report_is_an_error():
         os_install_roots(ROOTS, 'WARNING: locking failed\n')
     with pytest.raises(AnsibleFilterError, match='lvs output has no "report" list'):
         FilterModule().filters()['os_install_roots'](ROOTS, '{"lvs": []}')
+
+
+def fixture(name):
+    with open(os.path.join(os.path.dirname(__file__), 'fixtures', 'os_marks', name)) as fh:
+        return fh.read()
+
+
+def test_lab_output_during_an_install_and_after_the_converge():
+    roots = [lvm_root('client'), lvm_root('dd')]
+    installing = os_install_roots(roots, fixture('lvs_installing.json'))
+    assert names(installing['unmarked']) == ['client', 'dd']
+    # the volume being installed into is mounted: in use, left alone by a second run at that moment
+    assert installing['busy'] == ['/dev/vg_xen/client-root']
+    assert names(installing['pending']) == ['dd']
+    converged = os_install_roots(roots, fixture('lvs_converged.json'))
+    assert converged == {'unmarked': [], 'pending': [], 'busy': []}
