@@ -103,6 +103,11 @@ def client_answers(dom0):
     return rc == 0, out
 
 
+def xendomains_active():
+    rc, out = LAB.ssh("systemctl is-active xendomains.service")
+    return out.strip() == "active", out
+
+
 def domid(name):
     return int(LAB.must("xl domid %s" % name).strip())
 
@@ -183,6 +188,8 @@ def test_after_a_reboot_the_driver_domain_starts_before_its_client(dom0):
         TIMINGS["reboot_seconds"] = round(time.time() - t0)
         TIMINGS["client_answers_after_reboot"] = wait_for("client answers dd after the reboot",
                                                           lambda: client_answers(dom0), 900)
+        # the client can answer before xendomains, ordered after the boot service, has finished
+        wait_for("xendomains has started", xendomains_active, 600)
         log = LAB.must("journalctl -b -u xenops-driver-domain-dd.service -u xendomains.service --no-pager "
                        "-o short-monotonic")
         print(log[-3000:])
