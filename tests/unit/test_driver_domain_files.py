@@ -86,6 +86,16 @@ STATE = os.environ['FAKE_STATE']
 with open(STATE) as fh:
     state = json.load(fh)
 prog, args = os.path.basename(sys.argv[0]), sys.argv[1:]
+
+
+def vif(xs, domid, devid, hotplug):
+    backend = '/local/domain/1/backend/vif/%d/%s' % (domid, devid)
+    xs['/libxl/%d/device/vif/%s/backend' % (domid, devid)] = backend
+    if hotplug is not None:
+        xs[backend + '/hotplug-status'] = hotplug
+
+
+
 state['calls'].append([prog] + args)
 xs, domids = state['xs'], state['domids']
 names = {str(v): k for k, v in domids.items()}
@@ -114,14 +124,19 @@ elif args[0] == 'create':
     if name == state['driver']:
         xs['/local/domain/%d/data/xenops-backend' % domids[name]] = 'ready' if state['ready'] else ''
     else:
-        xs['/local/domain/1/backend/vif/%d/0/hotplug-status' % domids[name]] = state['first_hotplug']
+        vif(xs, domids[name], '0', state['first_hotplug'])
 elif args[0] == 'network-detach':
-    prefix = '/local/domain/1/backend/vif/%d/%s/' % (domids[args[1]], args[2])
-    for key in [k for k in xs if k.startswith(prefix)]:
-        del xs[key]
+    if state['detach_fails']:
+        state['detach_fails'] -= 1
+        rc = 1
+    else:
+        for prefix in ('/local/domain/1/backend/vif/%d/%s/' % (domids[args[1]], args[2]),
+                       '/libxl/%d/device/vif/%s/' % (domids[args[1]], args[2])):
+            for key in [k for k in xs if k.startswith(prefix)]:
+                del xs[key]
 elif args[0] == 'network-attach':
     devid = [a.split('=')[1] for a in args[2:] if a.startswith('devid=')][0]
-    xs['/local/domain/1/backend/vif/%d/%s/hotplug-status' % (domids[args[1]], devid)] = state['attached_hotplug']
+    vif(xs, domids[args[1]], devid, state['attached_hotplug'])
 with open(STATE, 'w') as fh:
     json.dump(state, fh)
 sys.exit(rc)
@@ -134,7 +149,8 @@ vif = [
 '''
 
 
-def run_boot_script(tmp_path, first_hotplug='', attached_hotplug='connected', ready=True, running=None, wait=None):
+def run_boot_script(tmp_path, first_hotplug='', attached_hotplug='connected', ready=True, running=None, wait=None,
+                    detach_fails=0):
     """driver-domain-start router against the stand-in toolstack: (rc, output, the commands it ran but sleep)."""
     import json
     import subprocess
@@ -153,11 +169,15 @@ def run_boot_script(tmp_path, first_hotplug='', attached_hotplug='connected', re
     for name in ('router', 'web', 'other'):
         (auto / (name + '.cfg')).symlink_to(tmp_path / (name + '.cfg'))
     state = {'calls': [], 'xs': {}, 'domids': dict({'Domain-0': 0}, **(running or {})), 'driver': 'router',
-             'ready': ready, 'first_hotplug': first_hotplug, 'attached_hotplug': attached_hotplug}
+             'ready': ready, 'first_hotplug': first_hotplug, 'attached_hotplug': attached_hotplug,
+             'detach_fails': detach_fails}
     if 'router' in state['domids']:
         state['xs']['/local/domain/1/data/xenops-backend'] = 'ready' if ready else ''
     if 'web' in state['domids']:
-        state['xs']['/local/domain/1/backend/vif/%d/0/hotplug-status' % state['domids']['web']] = first_hotplug
+        web = state['domids']['web']
+        state['xs']['/libxl/%d/device/vif/0/backend' % web] = '/local/domain/1/backend/vif/%d/0' % web
+        if first_hotplug is not None:
+            state['xs']['/local/domain/1/backend/vif/%d/0/hotplug-status' % web] = first_hotplug
     (tmp_path / 'state.json').write_text(json.dumps(state))
     script = tmp_path / 'driver-domain-start'
     script.write_text(render('host/usr/local/libexec/xenops-xen/driver-domain-start.j2'))
@@ -203,3 +223,13 @@ def test_boot_script_fails_when_the_driver_domain_does_not_get_ready(tmp_path):
     assert rc == 1
     assert changing == [['xl', 'create', str(tmp_path / 'router.cfg')]]
     assert 'driver domain router (domid 1) does not serve its backends after 10s' in out
+
+
+def test_boot_script_attaches_again_a_vif_whose_backend_a_timed_out_detach_left_gone(tmp_path):
+    # the record of the vif in /libxl is there, its backend directory in router is not (first_hotplug None);
+    # the first detach fails (libxl timed out waiting for the slow driver domain) and is tried again
+    rc, out, changing = run_boot_script(tmp_path, running={'router': 1, 'web': 2}, first_hotplug=None, detach_fails=1)
+    assert rc == 0, out
+    assert changing == [['xl', 'network-detach', 'web', '0'], ['xl', 'network-detach', 'web', '0'],
+                        ['xl', 'network-attach', 'web', 'devid=0', 'mac=00:16:3e:00:00:01', 'bridge=lan0', 'backend=router']]
+    assert 'driver domain router: every vif it serves is connected' in out
