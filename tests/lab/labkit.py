@@ -256,8 +256,5 @@ def cached_run_dir(prefix, *paths):
 
 
 def must(result, what):
-    """(rc, output) of a command: fail the test with the output tail unless rc is 0."""
-    rc, out = result
-    if rc != 0:
-        pytest.fail("%s failed (rc=%d):\n%s" % (what, rc, out[-4000:]))
-    return out
+    """(rc, output) of a command: fail the test with the output tail unless rc is 0 (:meth:`Remote.check`)."""
+    return Lab().check(result, what)
