@@ -233,7 +233,8 @@ options:
         domain (C(hotplug-status) of its backend). libxl kills a hotplug script after 40 seconds, which a busy host
         can exceed, and leaves the vif unconnected; a vif not connected 60 seconds after the start is detached and
         attached again (C(xl network-detach), C(xl network-attach) with its spec), at most 3 times, then the task
-        fails. V(0) skips this too.
+        fails with the last error of C(xl). A detach that fails (libxl timed out waiting for a slow driver domain) is
+        tried again up to 3 times, 5 seconds apart, before the attach. V(0) skips this too.
     type: int
     default: 300
 notes:

@@ -44,6 +44,11 @@ POLL_INTERVAL = 1.0
 # HOTPLUG_ATTEMPTS times
 HOTPLUG_WAIT = 60
 HOTPLUG_ATTEMPTS = 3
+# a slow driver domain can let `xl network-detach` time out before it removed the backend; libxl's record of
+# the vif stays and the attach would fail ("device already exists"): the detach is tried again, this often,
+# DETACH_PAUSE seconds apart (a later one finds the backend gone and cleans up the frontend only)
+DETACH_ATTEMPTS = 3
+DETACH_PAUSE = 5
 # After `xl shutdown -w` returns, the domain's xl daemon still has to destroy it
 # (on_poweroff); how long to wait for its name to be free again.
 GONE_TIMEOUT = 30
@@ -282,6 +287,7 @@ class Executor(object):
             if backend is not None and backend not in DOM0_NAMES:
                 vifs.append((devid, spec, backend))
         attempts = 0
+        errors = []
         while vifs:
             start = self.clock.now()
             while True:
@@ -302,13 +308,29 @@ class Executor(object):
                 self.clock.sleep(self.poll_interval)
             if attempts >= HOTPLUG_ATTEMPTS:
                 raise DomainError('domain %s runs, but the hotplug scripts in its driver domain did not connect its '
-                                  'vif(s) %s after %d new attachments; see the driver domain\'s journal'
-                                  % (d.name, ', '.join('%d (%s)' % (v[0], v[2]) for v in pending), attempts))
+                                  'vif(s) %s after %d new attachments; see the driver domain\'s journal%s'
+                                  % (d.name, ', '.join('%d (%s)' % (v[0], v[2]) for v in pending), attempts,
+                                     ''.join('\n%s' % e for e in errors)))
             attempts += 1
+            errors = []
             for devid, spec, _backend in pending:
-                self.toolstack.network_detach(d.name, devid)
-                self.toolstack.network_attach(d.name, ['devid=%d' % devid] + spec.split(','))
+                try:
+                    self._detach_vif(d.name, devid)
+                    self.toolstack.network_attach(d.name, ['devid=%d' % devid] + spec.split(','))
+                except CommandError as exc:
+                    # counted as an attempt: the next wait sees the vif still unconnected
+                    errors.append(exc.msg)
             vifs = pending
+
+    def _detach_vif(self, name, devid):
+        """``xl network-detach``, tried again DETACH_ATTEMPTS times, DETACH_PAUSE seconds apart."""
+        for attempt in range(1, DETACH_ATTEMPTS + 1):
+            try:
+                return self.toolstack.network_detach(name, devid)
+            except CommandError:
+                if attempt == DETACH_ATTEMPTS:
+                    raise
+                self.clock.sleep(DETACH_PAUSE)
 
     def _backend_failed(self, d, backend, what):
         parts = ['domain %s was not started: its driver domain %s is not ready: %s' % (d.name, backend, what)]
