@@ -199,7 +199,7 @@ LONG_TASKS = [
     ('hypervisor', 'install_source.yml', 'Build the hypervisor and the tools', 'hypervisor_source_'),
     ('hypervisor', 'install_source.yml', 'Install the hypervisor and the tools', 'hypervisor_source_'),
     ('kernel', 'source.yml', 'Build the kernel package (skipped when the build host has it already)', 'kernel_source_'),
-    ('domains', 'os_base_build.yml', 'Run debootstrap {{ __domains_suite }}', 'domains_os_build_'),
+    ('guest_os', 'base_build.yml', 'Run debootstrap {{ __guest_os_suite }}', 'guest_os_build_'),
 ]
 
 

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The files the domains role writes for a network driver domain, rendered from the plan the filter makes."""
+"""The files the guest_os and domains roles write for a network driver domain, rendered from the plan the filter makes."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import jinja2
 from ansible_collections.xenops.xen.plugins.filter.domains import domain_plan
 
 ROOT = os.path.join(os.path.dirname(__file__), '..', '..')
-TEMPLATES = os.path.join(ROOT, 'roles', 'domains', 'templates')
+# the files inside the driver domain are the guest_os role's (etc/...), those of dom0 the domains role's (host/...)
+TEMPLATES = [os.path.join(ROOT, 'roles', 'guest_os', 'templates'), os.path.join(ROOT, 'roles', 'domains', 'templates')]
 
 
 def render(template, **variables):
@@ -32,9 +33,9 @@ def driver_root():
 def test_bridge_without_uplink_gets_its_address_without_a_carrier():
     root, _driver = driver_root()
     lan0 = root['bridges'][0]
-    netdev = render('guest/etc/systemd/network/05-xenops-bridge.netdev.j2', __domains_bridge=lan0)
+    netdev = render('etc/systemd/network/05-xenops-bridge.netdev.j2', __guest_os_bridge=lan0)
     assert '[NetDev]\nName=lan0\nKind=bridge\nMTUBytes=1450\n' in netdev
-    network = render('guest/etc/systemd/network/05-xenops-bridge.network.j2', __domains_bridge=lan0)
+    network = render('etc/systemd/network/05-xenops-bridge.network.j2', __guest_os_bridge=lan0)
     assert 'Name=lan0\n' in network and 'Address=10.77.0.1/24\n' in network
     assert 'ConfigureWithoutCarrier=yes\n' in network and 'DHCP' not in network
 
@@ -42,14 +43,14 @@ def test_bridge_without_uplink_gets_its_address_without_a_carrier():
 def test_bridge_with_an_uplink_takes_the_interface_before_its_own_file():
     root, _driver = driver_root()
     up0 = root['bridges'][1]
-    network = render('guest/etc/systemd/network/05-xenops-bridge.network.j2', __domains_bridge=up0)
+    network = render('etc/systemd/network/05-xenops-bridge.network.j2', __guest_os_bridge=up0)
     assert 'DHCP=ipv4\n' in network and 'Address=' not in network
-    port = render('guest/etc/systemd/network/05-xenops-port.network.j2', __domains_bridge=up0)
+    port = render('etc/systemd/network/05-xenops-port.network.j2', __guest_os_bridge=up0)
     assert '[Match]\nName=enX0\n\n[Network]\nBridge=up0\n' in port
 
 
 def test_backend_service_says_ready_once_xl_devd_runs():
-    unit = render('guest/etc/systemd/system/xenops-backend.service.j2')
+    unit = render('etc/systemd/system/xenops-backend.service.j2')
     assert 'ExecStart=/usr/sbin/xl devd -F\n' in unit
     assert "xenstore-write data/xenops-backend ready" in unit
     assert 'ExecStopPost=-/usr/bin/xenstore-rm data/xenops-backend\n' in unit
