@@ -21,7 +21,8 @@ import json
 import re
 from collections import namedtuple
 
-from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError
+from ansible_collections.xenops.xen.plugins.module_utils._plan import ActionFailed, finish
+from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError, CommandRunner
 from ansible_collections.xenops.xen.plugins.module_utils._inuse import domain_disks, read_mounts
 from ansible_collections.xenops.xen.plugins.module_utils._xl import Toolstack
 
@@ -354,3 +355,9 @@ class Lvm(object):
         if not self.xl_installed():
             return []
         return domain_disks(self.toolstack.list_long())
+
+
+def finish_lvm(module, errors, work):
+    """End a module of LVM volumes, volume groups or images: ``work(lvm)`` with the host's :class:`Lvm` returns
+    the result; one of ``errors``, an unexpected LVM report, a failed command or action fails the task."""
+    finish(module, lambda: work(Lvm(CommandRunner(module))), tuple(errors) + (LvmParseError, CommandError, ActionFailed))

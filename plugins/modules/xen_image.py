@@ -140,9 +140,7 @@ actions:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.xenops.xen.plugins.module_utils._image import ImageError, converge, desired_image
-from ansible_collections.xenops.xen.plugins.module_utils._lvm import FSTYPES, Lvm, LvmParseError
-from ansible_collections.xenops.xen.plugins.module_utils._plan import ActionFailed, finish
-from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError, CommandRunner
+from ansible_collections.xenops.xen.plugins.module_utils._lvm import FSTYPES, finish_lvm
 
 
 def main():
@@ -158,9 +156,8 @@ def main():
         ),
         supports_check_mode=True,
     )
-    finish(module, lambda: converge(Lvm(CommandRunner(module)), desired_image(module.params),
-                                    check_mode=module.check_mode, diff=module._diff),
-           (ImageError, LvmParseError, CommandError, ActionFailed))
+    finish_lvm(module, (ImageError,), lambda lvm: converge(lvm, desired_image(module.params),
+                                                           check_mode=module.check_mode, diff=module._diff))
 
 
 if __name__ == '__main__':

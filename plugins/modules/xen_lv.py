@@ -231,9 +231,7 @@ volumes:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.xenops.xen.plugins.module_utils._lvm import FSTYPES, Lvm, LvmParseError
-from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError, CommandRunner
-from ansible_collections.xenops.xen.plugins.module_utils._plan import ActionFailed, finish
+from ansible_collections.xenops.xen.plugins.module_utils._lvm import FSTYPES, finish_lvm
 from ansible_collections.xenops.xen.plugins.module_utils._volume_apply import converge
 from ansible_collections.xenops.xen.plugins.module_utils._volume_spec import VolumeError, desired_volumes
 
@@ -263,9 +261,8 @@ def main():
         required_one_of=[('name', 'domain', 'volumes')],
         supports_check_mode=True,
     )
-    finish(module, lambda: converge(Lvm(CommandRunner(module)), desired_volumes(module.params),
-                                    check_mode=module.check_mode, diff=module._diff),
-           (VolumeError, LvmParseError, CommandError, ActionFailed))
+    finish_lvm(module, (VolumeError,), lambda lvm: converge(lvm, desired_volumes(module.params),
+                                                            check_mode=module.check_mode, diff=module._diff))
 
 
 if __name__ == '__main__':

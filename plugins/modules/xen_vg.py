@@ -82,9 +82,7 @@ actions:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.xenops.xen.plugins.module_utils._lvm import Lvm, LvmParseError
-from ansible_collections.xenops.xen.plugins.module_utils._plan import ActionFailed, finish
-from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError, CommandRunner
+from ansible_collections.xenops.xen.plugins.module_utils._lvm import finish_lvm
 from ansible_collections.xenops.xen.plugins.module_utils._vg import VgError, converge, resolve
 
 
@@ -94,9 +92,9 @@ def main():
                            force=dict(type='bool', default=False)),
         supports_check_mode=True,
     )
-    finish(module, lambda: converge(Lvm(CommandRunner(module)), module.params['name'], resolve(module.params['pvs']),
-                                    force=module.params['force'], check_mode=module.check_mode, diff=module._diff),
-           (VgError, LvmParseError, CommandError, ActionFailed))
+    finish_lvm(module, (VgError,), lambda lvm: converge(lvm, module.params['name'], resolve(module.params['pvs']),
+                                                        force=module.params['force'], check_mode=module.check_mode,
+                                                        diff=module._diff))
 
 
 if __name__ == '__main__':
