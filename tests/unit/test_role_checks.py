@@ -56,3 +56,25 @@ def test_good_settings_pass(tmp_path, role, extra):
     rc, out = run_checks(tmp_path, role, extra)
     assert rc == 0, out[-3000:]
     assert 'CHECKS-PASSED' in out
+
+
+@pytest.mark.parametrize('extra, message', [
+    ({'domains_os_variant': 'buildd'}, 'domains_os_variant: the OS install is the xenops.xen.guest_os role\'s; its '
+                                       'variables are named guest_os_* (guest_os_variant)'),
+    ({'domains_mount_dir': '/mnt', 'domains_os_base_build': 'controller'},
+     'domains_os_base_build, domains_mount_dir: the OS install is the xenops.xen.guest_os role\'s; its variables are '
+     'named guest_os_* (guest_os_base_build, guest_os_mount_dir)'),
+])
+def test_the_domains_role_refuses_the_install_settings_that_moved_with_their_new_names(tmp_path, extra, message):
+    rc, out = run_role_tasks(tmp_path, 'domains', dict(extra, domains_list=[]), 'PLANNED', tasks_from='plan',
+                             gather_facts=False)
+    assert rc != 0
+    assert message in out, out[-3000:]
+    assert 'PLANNED' not in out
+
+
+def test_the_domains_plan_passes_without_them(tmp_path):
+    rc, out = run_role_tasks(tmp_path, 'domains', {'domains_list': [], 'guest_os_variant': 'buildd'},
+                             'PLANNED {{ __domains_plan.domains | length }}', tasks_from='plan', gather_facts=False)
+    assert rc == 0, out[-3000:]
+    assert 'PLANNED 0' in out
