@@ -61,14 +61,16 @@ def dom0():
     yield from labkit.xen_dom0(LAB, RUN_DIR, TIMINGS)
 
 
-def play(dom0, name, **extra):
-    """site.yml (no kernel, no grub) with the two domains: (rc, output, recap); the log goes to the run dir."""
+def play(dom0, name, check=False, **extra):
+    """site.yml (no kernel, no grub) with the two domains, in check mode with --diff when ``check``: (rc, output);
+    the log goes to the run dir."""
     with open(VARS, "w") as fh:
         json.dump(dict({"xen_domains": DOMAINS}, **extra), fh)
     t0 = time.time()
     rc, out = LAB.playbook(os.path.join(labkit.REPO, "playbooks", "inventory", "lab.yml"),
                            os.path.join(labkit.REPO, "playbooks", "site.yml"), "-i", dom0["inventory"],
-                           "--tags", "hypervisor,storage,network,domains", "-e", "@" + VARS, timeout=5400)
+                           "--tags", "hypervisor,storage,network,domains", "-e", "@" + VARS,
+                           *(["--check", "--diff"] if check else []), timeout=5400)
     TIMINGS[name + "_seconds"] = round(time.time() - t0)
     with open(os.path.join(RUN_DIR, name + ".log"), "w") as fh:
         fh.write(out)
@@ -147,6 +149,11 @@ def test_the_client_vif_is_served_by_the_driver_domain(dom0):
 
 
 def test_a_second_run_changes_nothing(dom0):
+    rc, out = play(dom0, "check", check=True)
+    assert rc == 0, out[-6000:]
+    recap = LAB.recap(out)
+    TIMINGS["check_recap"] = recap
+    assert recap["changed"] == 0, out[-6000:]
     rc, out = play(dom0, "rerun")
     assert rc == 0, out[-6000:]
     recap = LAB.recap(out)
@@ -159,6 +166,12 @@ def test_the_client_does_not_start_while_its_driver_domain_serves_no_backends(do
     rc, out = dd_ssh(dom0, "systemctl stop xenops-backend && systemctl is-active xenops-backend || true")
     assert "inactive" in out, out
     assert LAB.ssh("xenstore-read /local/domain/%d/data/xenops-backend" % domid("dd"))[0] != 0
+    # check mode says the client would start, and neither waits for dd nor starts it
+    rc, out = play(dom0, "check-not-ready", check=True, domains_backend_timeout=30)
+    assert rc == 0, out[-6000:]
+    assert LAB.recap(out)["changed"] > 0, out[-6000:]
+    assert re.search(r"TASK \[xenops\.xen\.domains : Domains\][^\n]*\n(?:(?!TASK \[)[^\n]*\n)*?changed: \[lab1\]", out), out[-6000:]
+    assert LAB.ssh("xl domid client")[0] != 0
     t0 = time.time()
     rc, out = play(dom0, "not-ready", domains_backend_timeout=30)
     TIMINGS["not_ready_failure_seconds"] = round(time.time() - t0)
