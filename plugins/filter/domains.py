@@ -25,7 +25,7 @@ from ansible_collections.xenops.xen.plugins.module_utils._domain_spec import RES
 from ansible_collections.xenops.xen.plugins.module_utils._lvm import FSTYPES, LvmParseError
 from ansible_collections.xenops.xen.plugins.module_utils._names import SpecError, guest_device, ifname_error, stable_mac, vdev_number
 from ansible_collections.xenops.xen.plugins.module_utils._os_marks import STAMP_SUFFIX, os_install_roots as _os_install_roots
-from ansible_collections.xenops.xen.plugins.module_utils._size import SizeError, parse_size as _parse_size
+from ansible_collections.xenops.xen.plugins.module_utils._size import SizeError, parse_size
 
 DISK_TYPES = ('lvm', 'file', 'phy', 'drbd')
 # a drbd disk is opened through this hotplug script (drbd-utils), which makes the host that runs the domain Primary
@@ -58,10 +58,10 @@ class PlanError(AnsibleFilterError):
     """A domain list the role cannot use; the message names the domain."""
 
 
-def parse_size(value, where):
-    """Bytes of a size like ``4G`` or ``512M``: the size grammar of ``xen_lv`` (``module_utils/_size.py``)."""
+def size_bytes(value, where):
+    """Bytes of a size like ``4G`` or ``512M`` (the one size grammar, ``module_utils/_size.py``), or a PlanError."""
     try:
-        return _parse_size(value)
+        return parse_size(value)
     except SizeError as exc:
         raise PlanError('%s: %s' % (where, exc))
 
@@ -189,7 +189,7 @@ def _disks(dom, name, defaults, where):
                 entry['size'] = None
             else:
                 entry['size'] = disk['size']
-                entry['bytes'] = parse_size(disk['size'], dwhere)
+                entry['bytes'] = size_bytes(disk['size'], dwhere)
         result.append(entry)
     seen = {}
     for entry in result:

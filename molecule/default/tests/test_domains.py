@@ -4,24 +4,19 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 
 import pytest
 
 from ansible_collections.xenops.xen.plugins.filter.fleet import domain_addresses
+from ansible_collections.xenops.xen.plugins.module_utils._names import stable_mac
 
 LVM = {'web-root': 1 << 30, 'web-swap': 128 << 20}
 IMAGE = '/var/lib/xen/images/mail-root.img'
 WEB_MAC = '00:16:3e:00:02:0a'
 # mail has no address in the inventory: the role gives it one from domains_subnet, by name
 MAIL_IP = domain_addresses([{'name': 'mail'}], '198.51.100.0/24', reserved=['198.51.100.1'], method='name')[0]['ip']
-
-
-def stable_mac(name, index):
-    digest = hashlib.sha256(('%s/%d' % (name, index)).encode()).digest()
-    return '00:16:3e:%02x:%02x:%02x' % tuple(digest[:3])
 
 
 @pytest.fixture(scope='module')

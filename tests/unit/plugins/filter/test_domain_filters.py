@@ -9,7 +9,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.xenops.xen.plugins.filter import apt_sources
 from ansible_collections.xenops.xen.plugins.filter.apt_sources import debian_mirror
-from ansible_collections.xenops.xen.plugins.filter.domains import FilterModule, domain_plan, guest_device, parse_size
+from ansible_collections.xenops.xen.plugins.filter.domains import FilterModule, domain_plan, guest_device, size_bytes
 from ansible_collections.xenops.xen.plugins.filter.fleet import fleet_check
 from ansible_collections.xenops.xen.plugins.module_utils import _domain_spec, _size
 from ansible_collections.xenops.xen.plugins.module_utils._names import stable_mac
@@ -49,14 +49,14 @@ BAD_SIZES = [('4GB', 'ambiguous'), ('0', 'greater than zero'), (0, 'greater than
 
 
 @pytest.mark.parametrize('text, size', SIZES)
-def test_parse_size(text, size):
-    assert parse_size(text, 'x') == size == _size.parse_size(text)
+def test_the_filter_reads_a_size_as_xen_lv_does(text, size):
+    assert size_bytes(text, 'x') == size == _size.parse_size(text)
 
 
 @pytest.mark.parametrize('text, word', BAD_SIZES)
-def test_parse_size_refuses(text, word):
+def test_the_filter_refuses_a_size_as_xen_lv_does(text, word):
     with pytest.raises(AnsibleFilterError, match=word) as exc:
-        parse_size(text, 'domain a: disk 0')
+        size_bytes(text, 'domain a: disk 0')
     assert str(exc.value).startswith('domain a: disk 0: size')
     with pytest.raises(_size.SizeError, match=word):
         _size.parse_size(text)
