@@ -1373,19 +1373,31 @@ def client_with_two_vifs():
     return router, db, entries
 
 
+def db_created(cfg_dir, router):
+    """The commands up to db's ``xl create``, once router says it serves its backends."""
+    return reads(router) + [validate(cfg_dir, 'db'), poll(router), Call(ready_key(7), out='ready\n'),
+                            create(cfg_dir, 'db')]
+
+
+def vif1_status(router, db, status):
+    """One look at the hotplug status of db's vif 1 in router."""
+    return [poll(router, db), Call(hotplug_key(7, 8, 1), out=status)]
+
+
+# db's vif 1 detached, and attached again with its own spec
+DETACH_VIF1 = ['xl', 'network-detach', 'db', '1']
+ATTACH_VIF1 = ['xl', 'network-attach', 'db', 'devid=1', 'mac=%s' % _names.stable_mac('db', 1), 'bridge=lan0',
+               'backend=router']
+
+
 def test_a_vif_whose_hotplug_libxl_killed_is_attached_again(cfg_dir, clock):
     router, db, entries = client_with_two_vifs()
-    waiting = [poll(router, db), Call(hotplug_key(7, 8, 1), out='\n')]
     result, failed, seen = run_module(
         xen_domain.main, dict(domains=entries, config_dir=str(cfg_dir), boot_settle=0),
-        calls=reads(router) + [validate(cfg_dir, 'db'), poll(router), Call(ready_key(7), out='ready\n'),
-                               create(cfg_dir, 'db')]
+        calls=db_created(cfg_dir, router)
         # never connected within 60 s: only vif 1 (router's) is asked for and attached again, with its own spec
-        + waiting * 61
-        + [Call(['xl', 'network-detach', 'db', '1']),
-           Call(['xl', 'network-attach', 'db', 'devid=1', 'mac=%s' % _names.stable_mac('db', 1), 'bridge=lan0',
-                 'backend=router']),
-           poll(router, db), Call(hotplug_key(7, 8, 1), out='connected\n')] + reads(router, db))
+        + vif1_status(router, db, '\n') * 61
+        + [Call(DETACH_VIF1), Call(ATTACH_VIF1)] + vif1_status(router, db, 'connected\n') + reads(router, db))
     assert failed is False, result
     assert clock.slept == [1.0] * 60
     assert not any(argv[:2] == ['xl', 'network-detach'] and argv[3] == '0' for argv in seen)
@@ -1393,14 +1405,10 @@ def test_a_vif_whose_hotplug_libxl_killed_is_attached_again(cfg_dir, clock):
 
 def test_a_vif_that_stays_unconnected_fails_the_task_after_three_attachments(cfg_dir, clock):
     router, db, entries = client_with_two_vifs()
-    waiting = [poll(router, db), Call(hotplug_key(7, 8, 1), out='error\n')]
-    again = [Call(['xl', 'network-detach', 'db', '1']),
-             Call(['xl', 'network-attach', 'db', 'devid=1', 'mac=%s' % _names.stable_mac('db', 1), 'bridge=lan0',
-                   'backend=router'])]
+    waiting = vif1_status(router, db, 'error\n')
     result, failed, seen = run_module(
         xen_domain.main, dict(domains=entries, config_dir=str(cfg_dir), boot_settle=0),
-        calls=reads(router) + [validate(cfg_dir, 'db'), poll(router), Call(ready_key(7), out='ready\n'),
-                               create(cfg_dir, 'db')] + (waiting * 61 + again) * 3 + waiting * 61)
+        calls=db_created(cfg_dir, router) + (waiting * 61 + [Call(DETACH_VIF1), Call(ATTACH_VIF1)]) * 3 + waiting * 61)
     assert failed is True
     assert result['msg'] == ('domain db runs, but the hotplug scripts in its driver domain did not connect its vif(s) '
                              '1 (router) after 3 new attachments; see the driver domain\'s journal')
@@ -1452,39 +1460,29 @@ def test_a_dom0_backend_is_nothing_to_wait_for():
 def test_a_detach_that_times_out_is_tried_again_before_the_attach(cfg_dir, clock):
     """A slow driver domain: the first detach times out in libxl, the second cleans up, then the attach."""
     router, db, entries = client_with_two_vifs()
-    waiting = [poll(router, db), Call(hotplug_key(7, 8, 1), out='\n')]
-    detach = ['xl', 'network-detach', 'db', '1']
-    attach = ['xl', 'network-attach', 'db', 'devid=1', 'mac=%s' % _names.stable_mac('db', 1), 'bridge=lan0',
-              'backend=router']
     result, failed, seen = run_module(
         xen_domain.main, dict(domains=entries, config_dir=str(cfg_dir), boot_settle=0),
-        calls=reads(router) + [validate(cfg_dir, 'db'), poll(router), Call(ready_key(7), out='ready\n'),
-                               create(cfg_dir, 'db')] + waiting * 61
-        + [Call(detach, rc=1, err='libxl: error: Unable to remove vif with id 1\n'), Call(detach), Call(attach),
-           poll(router, db), Call(hotplug_key(7, 8, 1), out='connected\n')] + reads(router, db))
+        calls=db_created(cfg_dir, router) + vif1_status(router, db, '\n') * 61
+        + [Call(DETACH_VIF1, rc=1, err='libxl: error: Unable to remove vif with id 1\n'), Call(DETACH_VIF1),
+           Call(ATTACH_VIF1)] + vif1_status(router, db, 'connected\n') + reads(router, db))
     assert failed is False, result
     assert clock.slept == [1.0] * 60 + [5]
-    assert seen.count(detach) == 2 and seen.count(attach) == 1
+    assert seen.count(DETACH_VIF1) == 2 and seen.count(ATTACH_VIF1) == 1
 
 
 def test_a_failed_detach_or_attach_counts_as_an_attempt_and_its_error_is_reported(cfg_dir, clock):
     router, db, entries = client_with_two_vifs()
-    waiting = [poll(router, db), Call(hotplug_key(7, 8, 1), out='\n')]
-    detach = ['xl', 'network-detach', 'db', '1']
-    attach = ['xl', 'network-attach', 'db', 'devid=1', 'mac=%s' % _names.stable_mac('db', 1), 'bridge=lan0',
-              'backend=router']
+    waiting = vif1_status(router, db, '\n')
     # attempt 1: the attach fails; attempts 2 and 3: the detach fails three times (no attach then)
-    first = [Call(detach), Call(attach, rc=1, err='libxl: error: device already exists\n')]
-    later = [Call(detach, rc=1, err='libxl: error: Unable to remove vif with id 1\n')] * 3
+    first = [Call(DETACH_VIF1), Call(ATTACH_VIF1, rc=1, err='libxl: error: device already exists\n')]
+    later = [Call(DETACH_VIF1, rc=1, err='libxl: error: Unable to remove vif with id 1\n')] * 3
     result, failed, seen = run_module(
         xen_domain.main, dict(domains=entries, config_dir=str(cfg_dir), boot_settle=0),
-        calls=reads(router) + [validate(cfg_dir, 'db'), poll(router), Call(ready_key(7), out='ready\n'),
-                               create(cfg_dir, 'db')]
-        + waiting * 61 + first + (waiting * 61 + later) * 2 + waiting * 61)
+        calls=db_created(cfg_dir, router) + waiting * 61 + first + (waiting * 61 + later) * 2 + waiting * 61)
     assert failed is True
     assert result['msg'] == ('domain db runs, but the hotplug scripts in its driver domain did not connect its vif(s) '
                              '1 (router) after 3 new attachments; see the driver domain\'s journal\n'
                              "command 'xl network-detach db 1' failed with rc=1: libxl: error: Unable to remove vif "
                              'with id 1')
-    assert seen.count(detach) == 7 and seen.count(attach) == 1
+    assert seen.count(DETACH_VIF1) == 7 and seen.count(ATTACH_VIF1) == 1
     assert clock.slept.count(5) == 4
