@@ -19,6 +19,9 @@
 #   make demo        boot the lab, run site.yml against it, show the running domUs
 #   make bench-fleet no-op re-run cost at fleet scale (hosts x domains, batch against loop; no lab: sshd hosts
 #                    on 127.0.0.1 with a stand-in for xl and LVM), a table for docs/BENCHMARKS.md
+#   make bench-provision a new Debian domain by xen-tools' xen-create-image against the domains role on a lab
+#                    host (its own run dir, .tmp/bench-lab, converged by site.yml once and kept as a snapshot;
+#                    hours under TCG; results added to .tmp/bench/provision_vs_xen_tools.json)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -31,7 +34,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PYTHONPATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: test unit lint ansible-lint sanity tarball importer example ee lab-test lab-smoke lab-e2e lab-uefi lab-hvm lab-faults lab-fleet lab-driver-domain lab-source lab-kernel bench-fleet molecule-% demo venv collection clean
+.PHONY: test unit lint ansible-lint sanity tarball importer example ee lab-test lab-smoke lab-e2e lab-uefi lab-hvm lab-faults lab-fleet lab-driver-domain lab-source lab-kernel bench-fleet bench-provision molecule-% demo venv collection clean
 
 test: lint unit lab-test
 
@@ -140,6 +143,12 @@ lab-fleet: venv collection
 # BENCH_ARGS='--hosts 1,10 --domains 1,50')
 bench-fleet: venv collection
 	cd tests/bench && $(BIN)/python fleet_noop.py $(BENCH_ARGS)
+
+# a new Debian domain by xen-tools against the domains role, on a lab host of its own run dir (a benchmark:
+# BENCH_ARGS, e.g. BENCH_ARGS='--runs 1'; --summary prints what the results file holds)
+bench-provision: venv collection
+	XENOPS_LAB_RUN_DIR=$(CURDIR)/.tmp/bench-lab $(BIN)/python tests/bench/provision_vs_xen_tools.py --lab $(BENCH_ARGS); \
+	  rc=$$?; XENOPS_LAB_RUN_DIR=$(CURDIR)/.tmp/bench-lab hypervisor/lab down; exit $$rc
 
 # Xen built from source by roles/hypervisor on a lab host (slow under TCG: not in make test)
 lab-source: venv collection

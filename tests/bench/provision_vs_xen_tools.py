@@ -2,10 +2,15 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """A new Debian domain with xen-tools' xen-create-image against the domains role, to "answers on SSH".
 
+    make bench-provision [BENCH_ARGS='--runs 3']
     XENOPS_LAB_RUN_DIR=... .venv/bin/python tests/bench/provision_vs_xen_tools.py [--host lab1] [--runs 3]
+        [--lab] [--results FILE] [--summary]
 
-Needs a running lab host that is already a Xen host (playbooks/site.yml applied: volume
-group vg_xen, bridge xenbr0 with 192.0.2.1/24, as in playbooks/inventory/host_vars/lab1.yml).
+Needs a lab host that is a Xen host (playbooks/site.yml applied: volume group vg_xen,
+bridge xenbr0 with 192.0.2.1/24, as in playbooks/inventory/host_vars/lab1.yml). With
+--lab (what `make bench-provision` passes, with the run dir .tmp/bench-lab) the script
+brings it up itself: boots the lab, restores its snapshot "converged" when it has one,
+else runs site.yml with the lab inventory and saves that snapshot (not timed).
 Installs Debian's xen-tools there (set-up, not timed), then per run:
 
   xen-tools, cold   empty xen-tools package cache: xen-create-image (LVM, its default
@@ -19,6 +24,12 @@ with a static address. Each is timed from the start of its command to the moment
 port answers (probed from dom0), then removed (xl destroy and xen-delete-image, or the
 play with state absent). Prints the median (min-max) of each and the ratios. A script,
 not a test: timings under QEMU without KVM vary with the load of the machine.
+
+Every measurement is added to the results file (--results, default
+.tmp/bench/provision_vs_xen_tools.json) as soon as it is made, with its date, the commit
+and the controller's load average before and after, so an interrupted invocation keeps
+what it measured and a later one adds to it: the summary covers every measurement in the
+file (--summary prints it without measuring).
 
 How the xen-tools domain boots: like the role's, as a PV guest from dom0's kernel (the
 file /vmlinuz points at) and the small initramfs the role builds for that kernel version
@@ -49,8 +60,11 @@ and has no xen-blkfront.
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import shlex
 import statistics
+import subprocess
 import time
 
 import benchlib
@@ -157,16 +171,92 @@ def role_run(host, inv, present, absent):
     return {'play_s': play_s, 'ssh_s': ssh_s, 'total_s': play_s + ssh_s}
 
 
+ROWS = (('xen_tools_cold', 'xen-tools, cold cache'), ('xen_tools_cached', 'xen-tools, its cache'),
+        ('role', 'domains role, cached base'))
+
+
+def load_results(path):
+    if not os.path.exists(path):
+        return {'measurements': []}
+    with open(path) as fh:
+        return json.load(fh)
+
+
+def record(path, results, row, measured, context):
+    """Add one measurement to the results file at once (an interrupted run keeps it)."""
+    entry = dict(context, row=row, date=time.strftime('%Y-%m-%d %H:%M:%S'),
+                 load_after=round(os.getloadavg()[0], 2), **measured)
+    results['measurements'].append(entry)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, 'w') as fh:
+        json.dump(results, fh, indent=2)
+        fh.write('\n')
+    benchlib.log('%s: recorded in %s' % (row, path))
+
+
+def measure(path, results, row, context, func, *args, **kwargs):
+    load_before = round(os.getloadavg()[0], 2)
+    measured = func(*args, **kwargs)
+    record(path, results, row, dict(measured, load_before=load_before), context)
+
+
 def summary(values):
     return '%.0f s (%.0f-%.0f)' % (statistics.median(values), min(values), max(values))
+
+
+def print_summary(results):
+    totals = dict((row, [m['total_s'] for m in results['measurements'] if m['row'] == row]) for row, _label in ROWS)
+    versions = sorted(set(m['xen_tools'] for m in results['measurements'] if 'xen_tools' in m))
+    dates = sorted(m['date'] for m in results['measurements'])
+    if not dates:
+        print('no measurements yet')
+        return
+    print('xen-tools %s, %s to %s, to "answers on SSH", median (min-max), n = measurements:'
+          % (', '.join(versions), dates[0], dates[-1]))
+    role = statistics.median(totals['role']) if totals['role'] else None
+    for row, label in ROWS:
+        values = totals[row]
+        if not values:
+            print('  %-26s no measurement' % label)
+            continue
+        ratio = ''
+        if row != 'role' and role:
+            ratio = 'ratio to the role %.1fx' % (statistics.median(values) / role)
+        print('  %-26s %-20s n=%d  %s' % (label, summary(values), len(values), ratio))
+
+
+def lab_up(host):
+    """Boot the lab; restore the snapshot converged, or converge with site.yml and save it (not timed)."""
+    benchlib.lab('up', capture=False)
+    status = json.loads(benchlib.lab('status', '--json').stdout)
+    snapshots = [snap for h in status if h['name'] == host and h['running'] for snap in h['snapshots']]
+    if 'converged' in snapshots:
+        benchlib.log('restoring the snapshot converged of %s' % host)
+        benchlib.lab('restore', 'converged', capture=False)
+        return
+    benchlib.log('converging %s with site.yml, then saving the snapshot converged (not timed)' % host)
+    empty = benchlib.write_vars('xt-none.json', {})
+    benchlib.run_play(benchlib.inventory(), empty, 'xen_tools-site', playbook='playbooks/site.yml', limit=host)
+    benchlib.lab('snapshot', 'converged', capture=False)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
     ap.add_argument('--host', default='lab1')
     ap.add_argument('--runs', type=int, default=3)
+    ap.add_argument('--lab', action='store_true', help='bring the lab host up converged first')
+    ap.add_argument('--results', default=os.path.join(benchlib.OUT, 'provision_vs_xen_tools.json'))
+    ap.add_argument('--summary', action='store_true', help='print the summary of the results file and stop')
     args = ap.parse_args()
 
+    results = load_results(args.results)
+    if args.summary:
+        print_summary(results)
+        return
+    if results['measurements']:
+        benchlib.log('%d measurements in %s already: adding to them' % (len(results['measurements']), args.results))
+    if args.lab:
+        lab_up(args.host)
     inv = benchlib.inventory()
     present = benchlib.write_vars('xt-role.json', {'xen_domains': [role_domain()]})
     absent = benchlib.write_vars('xt-role-absent.json', {'xen_domains': [role_domain('absent')]})
@@ -180,25 +270,17 @@ def main():
     boot = boot_files(args.host)
     benchlib.log('xen-tools domains boot kernel %s, ramdisk %s' % boot)
 
-    results = {'host': args.host, 'xen_tools': version, 'date': time.strftime('%Y-%m-%d %H:%M:%S'),
-               'kernel': boot[0], 'ramdisk': boot[1], 'runs': []}
+    commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=benchlib.REPO, stdout=subprocess.PIPE,
+                            universal_newlines=True, check=False).stdout.strip()
+    context = {'host': args.host, 'xen_tools': version, 'commit': commit, 'kernel': boot[0], 'ramdisk': boot[1]}
     for index in range(args.runs):
         benchlib.log('run %d of %d' % (index + 1, args.runs))
-        run = {'xen_tools_cold': xen_tools_run(args.host, 'bench-xt', mirror, boot, cold=True),
-               'xen_tools_cached': xen_tools_run(args.host, 'bench-xt', mirror, boot, cold=False),
-               'role': role_run(args.host, inv, present, absent)}
-        results['runs'].append(run)
-        benchlib.save('provision_vs_xen_tools.json', results)
-
-    totals = dict((key, [run[key]['total_s'] for run in results['runs']])
-                  for key in ('xen_tools_cold', 'xen_tools_cached', 'role'))
-    role = statistics.median(totals['role'])
-    print('xen-tools %s, %d runs, to "answers on SSH", median (min-max):' % (version, args.runs))
-    print('  xen-tools, cold cache     %-18s ratio to the role %.1fx'
-          % (summary(totals['xen_tools_cold']), statistics.median(totals['xen_tools_cold']) / role))
-    print('  xen-tools, its cache      %-18s ratio to the role %.1fx'
-          % (summary(totals['xen_tools_cached']), statistics.median(totals['xen_tools_cached']) / role))
-    print('  domains role, cached base %-18s' % summary(totals['role']))
+        measure(args.results, results, 'xen_tools_cold', context, xen_tools_run, args.host, 'bench-xt', mirror, boot,
+                cold=True)
+        measure(args.results, results, 'xen_tools_cached', context, xen_tools_run, args.host, 'bench-xt', mirror,
+                boot, cold=False)
+        measure(args.results, results, 'role', context, role_run, args.host, inv, present, absent)
+    print_summary(results)
 
 
 if __name__ == '__main__':
