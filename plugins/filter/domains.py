@@ -322,7 +322,7 @@ def domain_plan(domains, defaults=None, subnet=None, reserved=None, method='name
 
     dom_states = dict((d['name'], d.get('state', 'running')) for d in domains)
     plan = {'domains': [], 'volumes': [], 'purge_volumes': [], 'images': [], 'purge_images': [],
-            'roots': [], 'fleet': [], 'driver_domains': []}
+            'roots': [], 'fleet': [], 'driver_domains': [], 'addresses': {}}
     default_os = _os({}, defaults.get('os'), 'domains_os') if defaults.get('os') else None
     targets = {}
     for dom in domains:
@@ -482,6 +482,7 @@ def domain_plan(domains, defaults=None, subnet=None, reserved=None, method='name
             'base_packages': base_packages,
             'base': osinfo['suite'] + ('+' + ','.join(base_packages) if base_packages else ''),
         })
+    plan['addresses'] = dict((entry['name'], [vif['ip'] for vif in entry['vifs'] if vif['ip']]) for entry in plan['fleet'])
     return plan
 
 

@@ -91,8 +91,9 @@ def _read(path, binary=False):
 
 
 def read_boot(boot_dir='/boot', grub_cfg='/boot/grub/grub.cfg', grubenv='/boot/grub/grubenv',
-              efi_dir='/sys/firmware/efi', sys_hypervisor='/sys/hypervisor'):
-    """Read the files that tell how the host boots; see :func:`summary`."""
+              efi_dir='/sys/firmware/efi', sys_hypervisor='/sys/hypervisor', paths=()):
+    """Read the files that tell how the host boots; see :func:`summary`. ``exists`` tells for each of ``paths``
+    whether it is there (a dangling link counts: it is there, as for the stat module)."""
     try:
         names = os.listdir(boot_dir)
     except (IOError, OSError):
@@ -107,5 +108,7 @@ def read_boot(boot_dir='/boot', grub_cfg='/boot/grub/grub.cfg', grubenv='/boot/g
     hv_type = _read(os.path.join(sys_hypervisor, 'type'))
     hv_uuid = _read(os.path.join(sys_hypervisor, 'uuid'))
     hypervisor = (hv_type.strip(), (hv_uuid or '').strip()) if hv_type is not None else None
-    return summary(files, _read(grub_cfg), _read(grubenv), efi,
-                   _read(os.path.join(efi_dir, SECURE_BOOT_VAR), binary=True) if efi else None, hypervisor)
+    result = summary(files, _read(grub_cfg), _read(grubenv), efi,
+                     _read(os.path.join(efi_dir, SECURE_BOOT_VAR), binary=True) if efi else None, hypervisor)
+    result['exists'] = dict((path, os.path.lexists(path)) for path in paths)
+    return result

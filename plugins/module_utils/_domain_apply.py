@@ -409,6 +409,12 @@ def _domain_result(plan, facts, actions):
     }
 
 
+def restart_warning(result):
+    """The warning for a domain that keeps running with an older configuration than its config file's."""
+    return ('domain %s runs with an older configuration and needs a restart (%s); set its restart option to '
+            'if_needed to restart it' % (result['name'], '; '.join(result['restart_reasons'])))
+
+
 class DomainManager(object):
     """Runs one task: read once, plan and check everything, then apply in order."""
 
@@ -468,4 +474,7 @@ class DomainManager(object):
             result = {'changed': any(r['changed'] for r in results), 'domains': results}
         if diff:
             result['diff'] = [entry for plan in plans for entry in plan.diff()]
+        warnings = [restart_warning(r) for r in results if r['restart_required']]
+        if warnings:
+            result['warnings'] = warnings
         return result

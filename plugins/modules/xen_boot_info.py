@@ -17,7 +17,10 @@ description:
   - That is the firmware (BIOS or UEFI) and the state of Secure Boot, the Xen images, kernels and initial ramdisks
     in C(/boot) and the target of C(/vmlinuz), the menu entries of GRUB's C(grub.cfg) and its saved default (from
     the environment block C(grubenv)), and whether the host runs as Xen's dom0 (C(/sys/hypervisor)).
-  - The roles C(xenops.xen.grub) and C(xenops.xen.kernel) read a host with it, once instead of one task per file.
+  - It also tells whether each of O(paths) is there, for the roles' other files (such as a watchdog unit or
+    C(/lib/tls)).
+  - The roles C(xenops.xen.grub), C(xenops.xen.kernel) and C(xenops.xen.hypervisor) read a host with it, once
+    instead of one task per file.
 extends_documentation_fragment:
   - xenops.xen.attributes
   - xenops.xen.attributes.info_module
@@ -34,6 +37,11 @@ options:
     description: Where the UEFI firmware shows itself to Linux; a host without it booted through BIOS.
     type: path
     default: /sys/firmware/efi
+  paths:
+    description: More paths to look for; RV(exists) tells which are there.
+    type: list
+    elements: path
+    default: []
 requirements:
   - Linux; GRUB 2 for the grub entries.
 seealso:
@@ -137,6 +145,11 @@ saved_entry:
   description: GRUB's saved default (C(saved_entry) of O(grubenv)), an empty string when there is none.
   returned: always
   type: str
+exists:
+  description: For each of O(paths), whether it is there (a link counts even when its target is not).
+  returned: always
+  type: dict
+  sample: {/lib/tls: false}
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -150,11 +163,12 @@ def main():
             grub_cfg=dict(type='path', default='/boot/grub/grub.cfg'),
             grubenv=dict(type='path', default='/boot/grub/grubenv'),
             efi_dir=dict(type='path', default='/sys/firmware/efi'),
+            paths=dict(type='list', elements='path', default=[]),
         ),
         supports_check_mode=True,
     )
     result = read_boot(grub_cfg=module.params['grub_cfg'], grubenv=module.params['grubenv'],
-                       efi_dir=module.params['efi_dir'])
+                       efi_dir=module.params['efi_dir'], paths=module.params['paths'])
     module.exit_json(changed=False, **result)
 
 

@@ -26,7 +26,7 @@ description:
     is, for example to stop or start a domain defined by hand.
   - A running domain whose configuration changed gets new memory (up to its maxmem) and vCPUs (up to its maxvcpus)
     at run time, with C(xl mem-set) and C(xl vcpu-set). Any other change (disks, vifs, kernel, type, maxmem, ...)
-    needs a restart; the module reports RV(restart_required) and restarts the domain only with
+    needs a restart; the module reports RV(restart_required), warns, and restarts the domain only with
     O(restart=if_needed).
   - After C(xl create) the domain must stay alive for O(boot_settle) seconds; if it crashes or disappears, what is
     left of it is destroyed and the task fails with the end of C(/var/log/xen/xl-<name>.log) and of the console log

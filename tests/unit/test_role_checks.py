@@ -66,7 +66,7 @@ def test_good_settings_pass(tmp_path, role, extra):
      'named guest_os_* (guest_os_base_build, guest_os_mount_dir)'),
 ])
 def test_the_domains_role_refuses_the_install_settings_that_moved_with_their_new_names(tmp_path, extra, message):
-    rc, out = run_role_tasks(tmp_path, 'domains', dict(extra, domains_list=[]), 'PLANNED', tasks_from='plan',
+    rc, out = run_role_tasks(tmp_path, 'domains', dict(extra, domains_list=[]), 'PLANNED', tasks_from='main',
                              gather_facts=False)
     assert rc != 0
     assert message in out, out[-3000:]
@@ -75,6 +75,35 @@ def test_the_domains_role_refuses_the_install_settings_that_moved_with_their_new
 
 def test_the_domains_plan_passes_without_them(tmp_path):
     rc, out = run_role_tasks(tmp_path, 'domains', {'domains_list': [], 'guest_os_variant': 'buildd'},
-                             'PLANNED {{ __domains_plan.domains | length }}', tasks_from='plan', gather_facts=False)
+                             'PLANNED {{ __domains_plan.domains | length }}', tasks_from='main', gather_facts=False)
     assert rc == 0, out[-3000:]
     assert 'PLANNED 0' in out
+
+
+DOMAIN = {'name': 'web', 'memory': 128, 'disks': [{'function': 'root', 'size': '1G'}]}
+
+
+@pytest.mark.parametrize('kernel, message', [
+    ('missing', 'domains_kernel {kernel} does not exist on localhost'),
+    ('kernel-image', 'domains_kernel {kernel} is not named vmlinuz-VERSION ({kernel}), so no initramfs can be built'),
+])
+def test_the_domains_role_refuses_a_kernel_it_cannot_boot_the_domains_with(tmp_path, kernel, message):
+    path = tmp_path / kernel
+    if kernel != 'missing':
+        path.write_text('')
+    rc, out = run_role_tasks(tmp_path, 'domains', {'domains_list': [DOMAIN], 'domains_kernel': str(path)}, 'PLANNED',
+                             tasks_from='main', gather_facts=False)
+    assert rc != 0
+    assert message.format(kernel=path) in out, out[-3000:]
+    assert 'PLANNED' not in out
+
+
+def test_the_domains_boot_files_follow_the_kernel_link(tmp_path):
+    (tmp_path / 'vmlinuz-6.1.0-9-amd64').write_text('')
+    (tmp_path / 'vmlinuz').symlink_to('vmlinuz-6.1.0-9-amd64')
+    rc, out = run_role_tasks(tmp_path, 'domains', {'domains_list': [DOMAIN], 'domains_kernel': str(tmp_path / 'vmlinuz'),
+                                                   'domains_initramfs_dir': str(tmp_path / 'initramfs')},
+                             'BOOT {{ __domains_boot_version }} {{ __domains_boot_kernel }} {{ __domains_boot_ramdisk }}',
+                             tasks_from='boot', gather_facts=False)
+    assert rc == 0, out[-3000:]
+    assert 'BOOT 6.1.0-9-amd64 %s/vmlinuz-6.1.0-9-amd64 %s/initramfs/initrd.img-6.1.0-9-amd64' % (tmp_path, tmp_path) in out

@@ -166,6 +166,8 @@ def test_subnet_gives_addresses_only_to_domains_without_one():
     ips = dict((f['name'], [v['ip'] for v in f['vifs']]) for f in out['fleet'])
     assert ips == {'a': ['192.0.2.3'], 'b': ['192.0.2.2'], 'c': [''], 'd': [], 'f': ['192.0.2.4']}
     assert out['roots'][0]['networks'][0]['address'] == '192.0.2.3/29'
+    # what the domains role publishes as domains_addresses: no entry for DHCP, none for the absent domain
+    assert out['addresses'] == {'a': ['192.0.2.3'], 'b': ['192.0.2.2'], 'c': [], 'd': [], 'f': ['192.0.2.4']}
 
 
 def test_subnet_name_method_is_stable():
@@ -184,7 +186,7 @@ def test_absent_domain_and_purge():
                               {'name': 'kept', 'state': 'absent', 'shutdown_timeout': 30}]
     assert out['purge_volumes'] == [{'vg': 'vg_xen', 'name': 'old-root', 'state': 'absent'}]
     assert out['purge_images'] == ['/var/lib/xen/images/old-data.img', '/var/lib/xen/images/old-data.img.xenops-os']
-    assert out['volumes'] == [] and out['roots'] == [] and out['fleet'] == []
+    assert out['volumes'] == [] and out['roots'] == [] and out['fleet'] == [] and out['addresses'] == {}
 
 
 def test_drbd_disk_is_opened_through_block_drbd_and_made_by_nobody_here():

@@ -82,7 +82,7 @@ def test_boot_files_are_sorted_by_kind():
     }
 
 
-def host_tree(tmp_path, firmware='bios', secure_boot=None, dom0=True, grub=True):
+def host_tree(tmp_path, firmware='bios', secure_boot=None, dom0=True, grub=True, paths=()):
     """A stand-in for the files xen_boot_info reads: /boot with the lab's grub, /vmlinuz, efi, /sys/hypervisor."""
     boot = tmp_path / 'boot'
     (boot / 'grub').mkdir(parents=True)
@@ -103,7 +103,8 @@ def host_tree(tmp_path, firmware='bios', secure_boot=None, dom0=True, grub=True)
         (hyp / 'type').write_text('xen\n')
         (hyp / 'uuid').write_text((_boot.DOM0_UUID if dom0 else '6bd9d2a4-6d4e-4b0a-a7f1-1a4c7b3c2d10') + '\n')
     return _boot.read_boot(boot_dir=str(boot), grub_cfg=str(boot / 'grub' / 'grub.cfg'),
-                           grubenv=str(boot / 'grub' / 'grubenv'), efi_dir=str(efi), sys_hypervisor=str(hyp))
+                           grubenv=str(boot / 'grub' / 'grubenv'), efi_dir=str(efi), sys_hypervisor=str(hyp),
+                           paths=paths)
 
 
 def test_read_boot_of_a_bios_dom0(tmp_path):
@@ -136,11 +137,21 @@ def test_read_boot_without_grub(tmp_path):
         False, [], None, '')
 
 
+def test_read_boot_tells_which_paths_are_there(tmp_path):
+    (tmp_path / 'tls').mkdir()
+    os.symlink(str(tmp_path / 'gone'), str(tmp_path / 'dangling.timer'))
+    paths = [str(tmp_path / 'tls'), str(tmp_path / 'tls.disabled'), str(tmp_path / 'dangling.timer')]
+    boot = host_tree(tmp_path, paths=paths)
+    assert boot['exists'] == {paths[0]: True, paths[1]: False, paths[2]: True}
+    assert host_tree(tmp_path / 'other', paths=())['exists'] == {}
+
+
 @pytest.mark.parametrize('check_mode', [False, True])
 def test_module_reads_without_running_a_command(tmp_path, check_mode):
     host_tree(tmp_path)
     params = {'grub_cfg': str(tmp_path / 'boot' / 'grub' / 'grub.cfg'),
-              'grubenv': str(tmp_path / 'boot' / 'grub' / 'grubenv'), 'efi_dir': str(tmp_path / 'efi')}
+              'grubenv': str(tmp_path / 'boot' / 'grub' / 'grubenv'), 'efi_dir': str(tmp_path / 'efi'),
+              'paths': [str(tmp_path / 'vmlinuz'), str(tmp_path / 'nothing')]}
     result, failed, seen = run_module(main, params, calls=[], check_mode=check_mode)
     assert not failed
     assert seen == []
@@ -150,3 +161,4 @@ def test_module_reads_without_running_a_command(tmp_path, check_mode):
                                    'id': 'xen-gnulinux-simple-' + UUID}
     assert result['plain_entry']['title'] == 'Debian GNU/Linux'
     assert result['saved_entry'] == 'xen-gnulinux-simple-' + UUID
+    assert result['exists'] == {str(tmp_path / 'vmlinuz'): True, str(tmp_path / 'nothing'): False}

@@ -313,16 +313,17 @@ def test_memory_drift_is_applied_live_and_written(cfg_dir):
     assert result['domain']['memory_mib'] == 384
 
 
-def test_vcpu_drift_is_applied_live(cfg_dir):
+def test_vcpu_drift_is_applied_live(cfg_dir, warnings):
     (cfg_dir / 'news.cfg').write_text(NEWS_CFG)
     result, failed, seen = run_module(xen_domain.main, args(cfg_dir, vcpus=2), calls=(
         reads(news()) + [validate(cfg_dir), Call(['xl', 'vcpu-set', 'news', '2'])] + reads(news(vcpus=2))))
     assert failed is False
     assert actions(result) == ['write_config', 'vcpu_set']
     assert result['restart_required'] is False
+    assert warnings == []
 
 
-def test_memory_above_running_maxmem_needs_restart(cfg_dir):
+def test_memory_above_running_maxmem_needs_restart(cfg_dir, warnings):
     (cfg_dir / 'news.cfg').write_text(NEWS_CFG)
     result, failed, seen = run_module(xen_domain.main, args(cfg_dir, memory=1024, maxmem=2048), calls=(
         reads(news()) + [validate(cfg_dir)]))
@@ -331,6 +332,9 @@ def test_memory_above_running_maxmem_needs_restart(cfg_dir):
     assert result['restart_required'] is True
     assert result['restart_reasons'] == ['maxmem 2048 MiB, running 512 MiB',
                                          'memory 1024 MiB is more than the running maxmem 512 MiB']
+    assert warnings == ['domain news runs with an older configuration and needs a restart (maxmem 2048 MiB, running '
+                        '512 MiB; memory 1024 MiB is more than the running maxmem 512 MiB); set its restart option to '
+                        'if_needed to restart it']
 
 
 def test_disk_change_with_restart_never_only_reports(cfg_dir):
