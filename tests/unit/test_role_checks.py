@@ -107,3 +107,18 @@ def test_the_domains_boot_files_follow_the_kernel_link(tmp_path):
                              tasks_from='boot', gather_facts=False)
     assert rc == 0, out[-3000:]
     assert 'BOOT 6.1.0-9-amd64 %s/vmlinuz-6.1.0-9-amd64 %s/initramfs/initrd.img-6.1.0-9-amd64' % (tmp_path, tmp_path) in out
+
+
+DOM0_READ = {'dom0': True, 'secure_boot': None, 'xen_images': ['/boot/xen-4.17-amd64.gz'], 'exists': {}}
+
+
+@pytest.mark.parametrize('extra, first_boot', [
+    ({}, True),                                   # this machine does not run Xen: the safe first boot
+    ({'grub_safe_first_boot': False}, False),     # the Xen entry becomes the saved default at once
+    ({'grub_trial_boot': True}, True),
+    ({'__grub_boot': DOM0_READ}, False),          # a dom0 (what the read would say there): the default at once
+    ({'__grub_boot': DOM0_READ, 'grub_trial_boot': True}, True),
+])
+def test_grub_chooses_the_first_boot_or_the_default_at_once(tmp_path, extra, first_boot):
+    rc, out = run_role_tasks(tmp_path, 'grub', extra, 'FIRST-BOOT {{ __grub_first_boot | bool }}', tasks_from='preflight')
+    assert 'FIRST-BOOT %s' % first_boot in out, out[-3000:]
