@@ -31,10 +31,16 @@ def run_role_tasks(tmp_path, role, extra, msg, tasks_from='preflight', gather_fa
     in check mode with the extra vars, then a debug task printing msg (a template over what the tasks found)."""
     play = tmp_path / 'play.yml'
     play.write_text(PLAY.format(role=role, tasks_from=tasks_from, msg=msg, gather_facts=str(gather_facts).lower()))
+    return run_play(play, extra)
+
+
+def run_play(play, extra, args=()):
+    """(rc, output with its whitespace folded) of ansible-playbook running the play file against localhost in check
+    mode with the extra vars and more ansible-playbook arguments."""
     env = dict(os.environ, ANSIBLE_NOCOLOR='1')
     env.setdefault('ANSIBLE_COLLECTIONS_PATH', os.path.join(ROOT, '.tmp', 'collections'))
     extra = dict(extra, ansible_become=False, ansible_python_interpreter=sys.executable)
     proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,',
-                           '-c', 'local', '--check', '-e', json.dumps(extra), str(play)],
+                           '-c', 'local', '--check', '-e', json.dumps(extra)] + list(args) + [str(play)],
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, timeout=300, check=False)
     return proc.returncode, ' '.join(proc.stdout.decode('utf-8', 'replace').split())

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from roleplay import run_role_tasks
+from roleplay import run_play, run_role_tasks
 
 
 def run_checks(tmp_path, role, extra):
@@ -122,3 +122,14 @@ DOM0_READ = {'dom0': True, 'secure_boot': None, 'xen_images': ['/boot/xen-4.17-a
 def test_grub_chooses_the_first_boot_or_the_default_at_once(tmp_path, extra, first_boot):
     rc, out = run_role_tasks(tmp_path, 'grub', extra, 'FIRST-BOOT {{ __grub_first_boot | bool }}', tasks_from='preflight')
     assert 'FIRST-BOOT %s' % first_boot in out, out[-3000:]
+
+
+def test_the_domains_role_with_its_tag_left_out_skips_guest_os(tmp_path):
+    """site.yml --tags hypervisor: the domains role's tasks are left out, but the argument check of the guest_os role
+    it imports is tagged always; it must be skipped, not fail on the plan that was never made."""
+    play = tmp_path / 'play.yml'
+    play.write_text('- hosts: all\n  gather_facts: false\n  roles:\n    - role: xenops.xen.domains\n'
+                    '      tags: [domains]\n')
+    rc, out = run_play(play, {'domains_list': [DOMAIN]}, ['--tags', 'hypervisor'])
+    assert rc == 0, out[-3000:]
+    assert 'ok=1 changed=0 unreachable=0 failed=0 skipped=1' in out, out[-3000:]
