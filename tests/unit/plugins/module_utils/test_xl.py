@@ -393,6 +393,38 @@ def test_unusable_output_is_a_command_error():
     assert exc.value.msg.startswith("cannot use the output of 'xl list -l': xl list -l printed SXP instead of JSON")
 
 
+def test_a_read_that_printed_nothing_is_run_again():
+    """Seen once on the lab: plain xl list exited 0 with no output at all while a batch created domains."""
+    plain, plain_argv = replay('xl_list')
+    slept = []
+    module = FakeModule([(0, '', ''), (0, '\n', ''), plain])
+    xl = Toolstack(CommandRunner(module), sleep=slept.append)
+    rows = xl.list_plain()
+    assert module.commands == [plain_argv] * 3
+    assert slept == [Toolstack.EMPTY_PAUSE] * 2
+    assert sorted(rows) == ['Domain-0', 'news', 'web']
+
+
+def test_a_read_that_prints_nothing_every_time_is_a_command_error():
+    slept = []
+    module = FakeModule([(0, '', '')] * 3)
+    xl = Toolstack(CommandRunner(module), sleep=slept.append)
+    with pytest.raises(CommandError) as exc:
+        xl.list_long()
+    assert module.commands == [['xl', 'list', '-l']] * 3
+    assert slept == [Toolstack.EMPTY_PAUSE] * 2
+    assert exc.value.msg == "cannot use the output of 'xl list -l' (3 times, rc=0 each time): xl list -l printed nothing"
+
+
+def test_output_that_cannot_be_used_is_not_read_again():
+    xl, module = toolstack((0, 'libxl: error\n', ''))
+    with pytest.raises(CommandError) as exc:
+        xl.list_plain()
+    assert module.commands == [['xl', 'list']]
+    assert exc.value.msg == ("cannot use the output of 'xl list': "
+                             'xl list printed no "Name ID Mem VCPUs State Time(s)" header')
+
+
 def test_failing_read_is_a_command_error():
     xl, module = toolstack((1, '', 'libxl: error: cannot init xl context\n'))
     with pytest.raises(CommandError) as exc:
