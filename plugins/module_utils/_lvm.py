@@ -287,7 +287,7 @@ class Lvm(object):
         found = {}
         rest = list(paths)
         while rest:
-            result = self.runner.run(['blkid', '-p', '-o', 'export'] + rest, check=False)
+            result = self.runner.run(['blkid', '-p', '-o', 'export'] + rest, check=False, expect_output=True)
             if result.rc not in (0, BLKID_NOT_FOUND, BLKID_AMBIVALENT):
                 raise CommandError(result.cmd, result.rc, result.stdout, result.stderr)
             printed = parse_blkid_export_devices(result.stdout)

@@ -37,8 +37,9 @@ class RemoteRunner(object):
         self.local = local
         self.ssh = list(ssh)
 
-    def run(self, argv, check=True, data=None, cwd=None):
-        return self.local.run(self.ssh + [m.remote_command(argv, cwd)], check=check, data=data)
+    def run(self, argv, check=True, data=None, cwd=None, expect_output=False):
+        return self.local.run(self.ssh + [m.remote_command(argv, cwd)], check=check, data=data,
+                              expect_output=expect_output)
 
 
 def _recover(steps, handlers):

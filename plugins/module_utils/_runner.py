@@ -43,13 +43,14 @@ class CommandError(Exception):
 
 
 class CommandResult(object):
-    __slots__ = ('cmd', 'rc', 'stdout', 'stderr')
+    __slots__ = ('cmd', 'rc', 'stdout', 'stderr', 'attempts')
 
-    def __init__(self, cmd, rc, stdout, stderr):
+    def __init__(self, cmd, rc, stdout, stderr, attempts=1):
         self.cmd = cmd
         self.rc = rc
         self.stdout = stdout
         self.stderr = stderr
+        self.attempts = attempts
 
 
 class CommandRunner(object):
@@ -80,22 +81,40 @@ class CommandRunner(object):
             self._paths[program] = self.module.get_bin_path(program, required=True)
         return self._paths[program]
 
-    def run(self, argv, check=True, data=None, cwd=None):
-        """Run ``argv``; ``cwd`` is the working directory (default: the module's)."""
+    # AnsibleModule.run_command can lose all that a command printed (ansible/ansible#51393, still so in
+    # ansible-core 2.19): when its one-second select() times out and the command then writes and exits before the
+    # loop looks at the process, the loop ends without reading the pipes.  Seen on a loaded lab host as an
+    # `xl list` that exited 0 with no output at all.  A read that always prints something (expect_output) is
+    # therefore run again, up to EMPTY_RETRIES more times, when it exited 0 and printed nothing.
+    EMPTY_RETRIES = 2
+
+    def run(self, argv, check=True, data=None, cwd=None, expect_output=False):
+        """Run ``argv``; ``cwd`` is the working directory (default: the module's).
+
+        ``expect_output``: the command is a read that prints something whenever it succeeds; an empty
+        output with rc 0 is taken for lost and the command is run again (see EMPTY_RETRIES).
+        """
         if isinstance(argv, (str, bytes)) or not argv:
             raise TypeError('argv must be a non-empty list, got %r' % (argv,))
         argv = [str(a) for a in argv]
         cmd = [self._resolve(argv[0])] + argv[1:]
-        self.calls.append(cmd)
-        rc, out, err = self.module.run_command(
-            cmd, check_rc=False, environ_update=dict(C_LOCALE), data=data,
-            binary_data=data is not None, cwd=cwd)
+        attempts = 0
+        while True:
+            attempts += 1
+            self.calls.append(cmd)
+            rc, out, err = self.module.run_command(
+                cmd, check_rc=False, environ_update=dict(C_LOCALE), data=data,
+                binary_data=data is not None, cwd=cwd)
+            lost = expect_output and rc == 0 and not (out or '').strip() and not (err or '').strip()
+            if not lost or attempts > self.EMPTY_RETRIES:
+                break
         if check and rc != 0:
             raise CommandError(cmd, rc, out, err)
-        return CommandResult(cmd, rc, out, err)
+        return CommandResult(cmd, rc, out, err, attempts)
 
     def run_json(self, argv):
-        result = self.run(argv)
+        """Run a read that prints JSON (run again when its output was lost, see :meth:`run`) and parse it."""
+        result = self.run(argv, expect_output=True)
         try:
             return json.loads(result.stdout)
         except ValueError as exc:

@@ -34,7 +34,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import time
 
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError
 
@@ -307,27 +306,15 @@ class Toolstack(object):
     be parsed raises :class:`CommandError` with the command and its output.
     """
 
-    # A read that exits 0 without printing anything is run again, up to this many more times, EMPTY_PAUSE seconds
-    # apart: seen once on a loaded lab host, a plain `xl list` polled while a batch created domains printed nothing
-    # (no header, no error, rc 0); xl always prints at least its header or Domain-0.
-    EMPTY_RETRIES = 2
-    EMPTY_PAUSE = 1.0
-
-    def __init__(self, runner, sleep=None):
+    def __init__(self, runner):
         self.runner = runner
-        self.sleep = sleep or time.sleep
 
     def _parsed(self, argv, parser):
-        attempts = 1
-        result = self.runner.run(argv)
-        while not (result.stdout or '').strip() and attempts <= self.EMPTY_RETRIES:
-            self.sleep(self.EMPTY_PAUSE)
-            attempts += 1
-            result = self.runner.run(argv)
+        result = self.runner.run(argv, expect_output=True)
         try:
             return parser(result.stdout)
         except XlError as exc:
-            tries = ' (%d times, rc=%s each time)' % (attempts, result.rc) if attempts > 1 else ''
+            tries = ' (run %d times, rc=%s)' % (result.attempts, result.rc) if result.attempts > 1 else ''
             raise CommandError(result.cmd, result.rc, result.stdout, result.stderr,
                                msg="cannot use the output of '%s'%s: %s" % (' '.join(result.cmd), tries, exc))
 

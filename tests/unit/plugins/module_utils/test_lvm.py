@@ -292,7 +292,7 @@ class FakeRunner(object):
     def find(self, program):
         return program if program in self.programs else None
 
-    def run(self, argv, check=True, data=None):
+    def run(self, argv, check=True, data=None, expect_output=False):
         self.calls.append(list(argv))
         rc, out, err = self.results.pop(0) if self.results else (0, '', '')
         if check and rc != 0:

@@ -393,27 +393,35 @@ def test_unusable_output_is_a_command_error():
     assert exc.value.msg.startswith("cannot use the output of 'xl list -l': xl list -l printed SXP instead of JSON")
 
 
-def test_a_read_that_printed_nothing_is_run_again():
-    """Seen once on the lab: plain xl list exited 0 with no output at all while a batch created domains."""
+def test_a_read_whose_output_was_lost_is_run_again():
+    """run_command can lose a command's output (seen on the lab: xl list, rc 0, nothing printed)."""
     plain, plain_argv = replay('xl_list')
-    slept = []
-    module = FakeModule([(0, '', ''), (0, '\n', ''), plain])
-    xl = Toolstack(CommandRunner(module), sleep=slept.append)
+    xl, module = toolstack((0, '', ''), (0, '\n', ''), plain)
     rows = xl.list_plain()
     assert module.commands == [plain_argv] * 3
-    assert slept == [Toolstack.EMPTY_PAUSE] * 2
     assert sorted(rows) == ['Domain-0', 'news', 'web']
 
 
 def test_a_read_that_prints_nothing_every_time_is_a_command_error():
-    slept = []
-    module = FakeModule([(0, '', '')] * 3)
-    xl = Toolstack(CommandRunner(module), sleep=slept.append)
+    xl, module = toolstack(*[(0, '', '')] * 3)
     with pytest.raises(CommandError) as exc:
         xl.list_long()
     assert module.commands == [['xl', 'list', '-l']] * 3
-    assert slept == [Toolstack.EMPTY_PAUSE] * 2
-    assert exc.value.msg == "cannot use the output of 'xl list -l' (3 times, rc=0 each time): xl list -l printed nothing"
+    assert exc.value.msg == "cannot use the output of 'xl list -l' (run 3 times, rc=0): xl list -l printed nothing"
+
+
+@pytest.mark.parametrize('result', [(1, '', ''), (0, '', 'libxl: warning\n')], ids=['failed', 'printed-to-stderr'])
+def test_an_empty_read_that_failed_or_said_something_is_not_run_again(result):
+    xl, module = toolstack(result)
+    with pytest.raises(CommandError):
+        xl.list_plain()
+    assert module.commands == [['xl', 'list']]
+
+
+def test_a_change_that_prints_nothing_is_run_once():
+    xl, module = toolstack((0, '', ''))
+    xl.unpause('news')
+    assert module.commands == [['xl', 'unpause', 'news']]
 
 
 def test_output_that_cannot_be_used_is_not_read_again():
