@@ -132,11 +132,11 @@ class Migration(object):
 
     def _disk_here(self, path):
         """A local disk as :func:`_cold.plan` wants it: an LV (vg, lv, size), an image file (size) or other."""
-        lvs = self.local.run(LVS_ARGV + [path], check=False)
+        lvs = self.local.run(LVS_ARGV + [path], check=False, expect_output=True)
         volumes = parse_lvs(lvs.stdout) if lvs.rc == 0 else []
         if len(volumes) == 1:
             return {'path': path, 'kind': c.LV, 'vg': volumes[0].vg, 'lv': volumes[0].name, 'size': volumes[0].size}
-        kind, size = c.parse_stat(self.local.run(['stat', '-L', '-c', '%s %F', '--', path]).stdout)
+        kind, size = c.parse_stat(self.local.run(['stat', '-L', '-c', '%s %F', '--', path], expect_output=True).stdout)
         return {'path': path, 'kind': kind, 'size': size}
 
     def read_cold(self, source, target):
@@ -151,7 +151,7 @@ class Migration(object):
         for disk in disks:
             entry = {'exists': self._remote_test('-e', disk['path']), 'vg_free': None}
             if disk['kind'] == c.LV:
-                vgs = self.remote.run(VGS_ARGV + [disk['vg']], check=False)
+                vgs = self.remote.run(VGS_ARGV + [disk['vg']], check=False, expect_output=True)
                 groups = parse_vgs(vgs.stdout) if vgs.rc == 0 else []
                 entry['vg_free'] = groups[0].free if len(groups) == 1 else None
             target_disks[disk['path']] = entry
@@ -223,8 +223,10 @@ class Migration(object):
         self.local.run(['sh', '-c', 'src=$1; shift; dd if="$src" bs=4M status=none | "$@"', 'sh', disk['path']]
                        + self.remote.ssh + [writer])
         self.copy_seconds += time.time() - started
-        here = self.local.run(['sh', '-c', 'head -c "$1" -- "$2" | sha256sum', 'sh', str(disk['size']), disk['path']])
-        there = self.remote.run(['sh', '-c', 'head -c "$1" -- "$2" | sha256sum', 'sh', str(disk['size']), dest])
+        here = self.local.run(['sh', '-c', 'head -c "$1" -- "$2" | sha256sum', 'sh', str(disk['size']), disk['path']],
+                              expect_output=True)
+        there = self.remote.run(['sh', '-c', 'head -c "$1" -- "$2" | sha256sum', 'sh', str(disk['size']), dest],
+                                expect_output=True)
         if here.stdout.split()[:1] != there.stdout.split()[:1]:
             raise CommandError(there.cmd, 1, there.stdout, 'the copy of %s on %s differs from it (sha256 %s here, %s '
                                'there)' % (disk['path'], self.label, here.stdout.split()[:1], there.stdout.split()[:1]))

@@ -311,6 +311,23 @@ def test_cold_move_of_a_domain_on_lvm(dirs):
     assert not [argv for argv in seen if argv[0] == 'lvremove']
 
 
+def test_cold_move_reads_again_what_run_command_lost(dirs):
+    """An lvs of the disk or a checksum that exited 0 with no output (run_command lost it) is run again: the LV is
+    not taken for a file and the copy is not taken for a bad one."""
+    calls = reads(dirs)
+    lvs = next(i for i, call in enumerate(calls) if call.argv == LVS_ARGV + [WEB_ROOT])
+    calls.insert(lvs, Call(LVS_ARGV + [WEB_ROOT], out=''))
+    copy = copy_calls()
+    copy.insert(2, remote("sh -c 'head -c \"$1\" -- \"$2\" | sha256sum' sh %d %s" % (WEB_SIZE, WEB_ROOT), out=''))
+    calls += ([COLD_PREPARE, COLD_STOP] + copy + handover(dirs)[:1]
+              + [remote('cd /dev && xl create %s' % (dirs / 'web.cfg'))] + handover(dirs)[1:])
+    result, failed, seen = run_module(xen_migrate.main, args(dirs, cold=True), calls=calls)
+    assert failed is False, result
+    assert result['actions'][:3] == ['create the LVM volume vg_xen/web-root (512 MiB) on lab2', 'shut web down here',
+                                     'copy /dev/vg_xen/web-root (512 MiB) to lab2 and compare checksums']
+    assert seen.count(LVS_ARGV + [WEB_ROOT]) == 2
+
+
 def test_cold_move_of_an_hvm_domain_shuts_it_down_with_the_acpi_fallback(dirs):
     """An hvm domain may have no PV drivers: xl shutdown -F (an ACPI power button event then)."""
     long_text, plain = WITH_DISK
