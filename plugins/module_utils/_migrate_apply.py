@@ -223,13 +223,13 @@ class Migration(object):
         self.local.run(['sh', '-c', 'src=$1; shift; dd if="$src" bs=4M status=none | "$@"', 'sh', disk['path']]
                        + self.remote.ssh + [writer])
         self.copy_seconds += time.time() - started
-        here = self.local.run(['sh', '-c', 'head -c "$1" -- "$2" | sha256sum', 'sh', str(disk['size']), disk['path']],
-                              expect_output=True)
-        there = self.remote.run(['sh', '-c', 'head -c "$1" -- "$2" | sha256sum', 'sh', str(disk['size']), dest],
-                                expect_output=True)
-        if here.stdout.split()[:1] != there.stdout.split()[:1]:
+        checksum = ['sh', '-c', 'head -c "$1" -- "$2" | sha256sum', 'sh', str(disk['size'])]
+        here = self.local.run(checksum + [disk['path']], expect_output=True).stdout.split()[:1]
+        there = self.remote.run(checksum + [dest], expect_output=True)
+        there_sum = there.stdout.split()[:1]
+        if here != there_sum:
             raise CommandError(there.cmd, 1, there.stdout, 'the copy of %s on %s differs from it (sha256 %s here, %s '
-                               'there)' % (disk['path'], self.label, here.stdout.split()[:1], there.stdout.split()[:1]))
+                               'there)' % (disk['path'], self.label, here, there_sum))
         if not lv:
             self.remote.run(['mv', '-f', '--', dest, disk['path']])
 
