@@ -28,7 +28,7 @@ def _running_hosts():
 
 def cmd_build(args):
     common.ensure_prereqs()
-    img = image.Image(args.firmware)
+    img = image.Image(args.firmware, args.suite)
     t0 = time.time()
     path = img.ensure()
     print("base image: %s (%.0f s)" % (path, time.time() - t0))
@@ -37,23 +37,42 @@ def cmd_build(args):
 def cmd_up(args):
     t0 = time.time()
     common.ensure_prereqs(list(common.PREREQS) + (list(common.UEFI_PREREQS) if args.firmware == "uefi" else []))
-    img = image.Image(args.firmware)
-    base = img.ensure()
     rundir = _rundir()
+    hosts = [vm.Host(rundir, "lab%d" % i) for i in range(1, args.hosts + 1)]
+    # --suite is the Debian release of the hosts this command makes; a host keeps the release of its
+    # disks (it may have been upgraded since) unless --suite names another one, which gives it new disks.
+    # Hosts of different releases side by side: `up --hosts 1 --suite bookworm`, then `up --hosts 2`.
+    suites = {}
+    for host in hosts:
+        if host.running():
+            suites[host.name] = host.suite
+        elif args.suite:
+            suites[host.name] = args.suite
+        elif os.path.exists(host.overlay) and host.suite:
+            suites[host.name] = host.suite
+        else:
+            suites[host.name] = image.default_suite()
+    bases = {}
+    for suite in sorted({s for name, s in suites.items() if not vm.Host(rundir, name).running()}):
+        bases[suite] = image.Image(args.firmware, suite).ensure()
     switch = vm.Switch(rundir)
     switch.start()
-    hosts = [vm.Host(rundir, "lab%d" % i) for i in range(1, args.hosts + 1)]
     taken = {h.port for h in vm.all_hosts(rundir) if h.running()}
     started = []
     for host in hosts:
+        suite = suites[host.name]
         if host.running():
             if host.firmware != args.firmware:
                 raise LabError("%s already runs with %s firmware, not %s (lab down --wipe first)"
                                % (host.name, host.firmware, args.firmware))
+            if args.suite and host.suite and host.suite != args.suite:
+                log("%s already runs, made as %s; --suite %s applies to the hosts this command starts"
+                    % (host.name, host.suite, args.suite))
             log("%s already running (ssh port %s)" % (host.name, host.port))
             continue
-        if os.path.exists(host.overlay) and host.firmware != args.firmware:
-            log("%s: firmware changes from %s to %s, new disks" % (host.name, host.firmware, args.firmware))
+        if os.path.exists(host.overlay) and (host.firmware != args.firmware or (host.suite or suite) != suite):
+            log("%s: %s/%s changes to %s/%s, new disks"
+                % (host.name, host.firmware, host.suite, args.firmware, suite))
             # (prepare_disks makes a new variable store with the new overlay)
             for path in (host.overlay, host.data):
                 if os.path.exists(path):
@@ -62,14 +81,14 @@ def cmd_up(args):
             port = host.pick_port(taken)
             taken.add(port)
             try:
-                host.start(base, args.memory, port, switch, firmware=args.firmware)
+                host.start(bases[suite], args.memory, port, switch, firmware=args.firmware, suite=suite)
                 break
             except LabError as exc:
                 # another lab may have taken the port between the check and QEMU's bind
                 if "forwarding" not in str(exc) or attempt == 4:
                     raise
         started.append(host)
-        log("%s started (pid %s, ssh 127.0.0.1:%d, %s)" % (host.name, host.pid(), port, args.firmware))
+        log("%s started (pid %s, ssh 127.0.0.1:%d, %s, %s)" % (host.name, host.pid(), port, args.firmware, suite))
     for host in hosts:
         host.wait_ssh(args.timeout)
     log("all hosts reachable over SSH after %.0f s" % (time.time() - t0))
@@ -92,7 +111,7 @@ def cmd_status(args):
             out.append({"name": host.name, "running": host.running(), "pid": host.pid(),
                         "address": "127.0.0.1", "ssh_port": st.get("ssh_port"), "user": "root",
                         "identity_file": image.ssh_key_path(), "shared_ip": image.shared_ip(host.index),
-                        "memory": st.get("memory"), "firmware": host.firmware,
+                        "memory": st.get("memory"), "firmware": host.firmware, "suite": host.suite,
                         "snapshots": st.get("snapshots") or []})
         print(json.dumps(out, indent=2))
         return 0
@@ -104,8 +123,8 @@ def cmd_status(args):
         st = host.state()
         if host.running():
             ssh = "ssh ok" if host.ssh_ok(timeout=5) else "ssh not answering"
-            print("%s: running pid %d, ssh 127.0.0.1:%s, %s MiB, %s, shared net %s, %s"
-                  % (host.name, host.pid(), st.get("ssh_port"), st.get("memory"), host.firmware,
+            print("%s: running pid %d, ssh 127.0.0.1:%s, %s MiB, %s, made as %s, shared net %s, %s"
+                  % (host.name, host.pid(), st.get("ssh_port"), st.get("memory"), host.firmware, host.suite,
                      image.shared_ip(host.index), ssh))
         else:
             print("%s: stopped" % host.name)
@@ -182,7 +201,7 @@ def cmd_restore(args):
         host.stop()
         switch.start()
         host.start(st.get("base"), st.get("memory") or 2048, st["ssh_port"], switch, loadvm=args.name,
-                   firmware=host.firmware)
+                   firmware=host.firmware, suite=host.suite)
     for host in hosts:
         host.wait_ssh(args.timeout)
         if args.set_clock:
@@ -297,7 +316,7 @@ def cmd_down(args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="lab", description="Local QEMU lab of Debian 12 Xen hosts.")
+    parser = argparse.ArgumentParser(prog="lab", description="Local QEMU lab of Debian 13 and 12 Xen hosts.")
     sub = parser.add_subparsers(dest="cmd", required=True)
 
     p = sub.add_parser("up", help="build the image if needed and boot the hosts")
@@ -306,10 +325,14 @@ def main(argv=None):
     p.add_argument("--timeout", type=int, default=600, help="seconds to wait for SSH")
     p.add_argument("--firmware", choices=image.FIRMWARES, default="bios",
                    help="bios (SeaBIOS, MBR disk; default) or uefi (OVMF, GPT disk with an EFI system partition)")
+    p.add_argument("--suite", choices=image.SUITES,
+                   help="Debian release of the hosts this command makes: trixie (13) or bookworm (12); default: "
+                        "a host's own release, else $XENOPS_LAB_SUITE, else trixie")
     p.set_defaults(func=cmd_up)
 
     p = sub.add_parser("build", help="build the base image only")
     p.add_argument("--firmware", choices=image.FIRMWARES, default="bios")
+    p.add_argument("--suite", choices=image.SUITES)
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("status", help="show the hosts")

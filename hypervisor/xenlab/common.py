@@ -160,7 +160,13 @@ def debian_security_mirror(suite="bookworm"):
     env = os.environ.get("XENOPS_LAB_SECURITY_MIRROR")
     if env:
         return env.rstrip("/")
-    for uri, suites, _components in host_apt_sources():
+    entries = host_apt_sources()
+    for uri, suites, _components in entries:
         if suite + "-security" in suites:
+            return uri.rstrip("/")
+    # a host of another release: its security archive serves every suite (trixie-security beside
+    # bookworm-security)
+    for uri, suites, _components in entries:
+        if any(s.endswith("-security") for s in suites):
             return uri.rstrip("/")
     return None

@@ -1,4 +1,4 @@
-"""Build the lab's base disk image (Debian 12 via debootstrap, no Xen).
+"""Build the lab's base disk images (Debian 13 or 12 via debootstrap, no Xen).
 
 Two firmwares: "bios" (an MBR disk, grub-pc) and "uefi" (a GPT disk with an EFI
 system partition, grub-efi-amd64, booted by OVMF). Each has its own cached images.
@@ -30,7 +30,10 @@ from .common import LabError, log, run
 
 BUILD_VERSION = "4"  # the image stage
 ROOTFS_VERSION = "3"  # the debootstrap stage
-SUITE = "bookworm"
+# Debian releases a lab host can be made of: its debootstrap suite. Debian 13 is the default (what an
+# admin installs today); XENOPS_LAB_SUITE changes the default of `lab up`/`lab build`.
+SUITES = ("trixie", "bookworm")
+DEFAULT_SUITE = "trixie"
 VARIANT = "minbase"
 PACKAGES = [
     "ca-certificates",
@@ -86,12 +89,19 @@ def ssh_key_path():
     return key
 
 
-def _sources(mirror, security):
+def default_suite():
+    suite = os.environ.get("XENOPS_LAB_SUITE") or DEFAULT_SUITE
+    if suite not in SUITES:
+        raise LabError("XENOPS_LAB_SUITE=%s: not a lab suite (one of: %s)" % (suite, ", ".join(SUITES)))
+    return suite
+
+
+def _sources(mirror, security, suite):
     text = "Types: deb\nURIs: %s\nSuites: %s %s-updates\nComponents: main\n" \
-           "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n" % (mirror, SUITE, SUITE)
+           "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n" % (mirror, suite, suite)
     if security:
         text += "\nTypes: deb\nURIs: %s\nSuites: %s-security\nComponents: main\n" \
-                "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n" % (security, SUITE)
+                "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n" % (security, suite)
     return text
 
 
@@ -115,7 +125,7 @@ grub-install --target=x86_64-efi --efi-directory=/boot/efi --removable --no-nvra
     return "grub-install --target=i386-pc /dev/sda"
 
 
-def guest_files(pubkey, mirror, security, firmware="bios"):
+def guest_files(pubkey, mirror, security, firmware="bios", suite=DEFAULT_SUITE):
     """Files written into the root file system: {path: (mode, content)}."""
     files = {}
     files["/etc/hostname"] = (0o644, "lab\n")
@@ -127,7 +137,7 @@ def guest_files(pubkey, mirror, security, firmware="bios"):
         fstab += "LABEL=%s /boot/efi vfat umask=0077 0 1\n" % ESP_LABEL
     files["/etc/fstab"] = (0o644, fstab)
     files["/etc/resolv.conf"] = (0o644, "nameserver 10.0.2.3\n")
-    files["/etc/apt/sources.list.d/debian.sources"] = (0o644, _sources(mirror, security))
+    files["/etc/apt/sources.list.d/debian.sources"] = (0o644, _sources(mirror, security, suite))
     files["/etc/apt/apt.conf.d/80xenops-lab"] = (
         0o644, 'APT::Install-Recommends "false";\nAcquire::Languages "none";\n')
     # The image's first initrd is built with MODULES=most (in the chroot nothing can be
@@ -250,17 +260,17 @@ def _hash(obj):
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def rootfs_inputs(mirror, firmware="bios"):
-    inputs = {"build_version": ROOTFS_VERSION, "suite": SUITE, "variant": VARIANT,
+def rootfs_inputs(mirror, firmware="bios", suite=DEFAULT_SUITE):
+    inputs = {"build_version": ROOTFS_VERSION, "suite": suite, "variant": VARIANT,
               "packages": packages(firmware), "mirror": mirror}
     if firmware != "bios":
         inputs["firmware"] = firmware
     return inputs
 
 
-def image_inputs(mirror, security, pubkey, firmware="bios"):
-    inputs = {"rootfs": _hash(rootfs_inputs(mirror, firmware)), "build_version": BUILD_VERSION,
-              "files": guest_files(pubkey, mirror, security, firmware), "size": IMAGE_SIZE_MIB,
+def image_inputs(mirror, security, pubkey, firmware="bios", suite=DEFAULT_SUITE):
+    inputs = {"rootfs": _hash(rootfs_inputs(mirror, firmware, suite)), "build_version": BUILD_VERSION,
+              "files": guest_files(pubkey, mirror, security, firmware, suite), "size": IMAGE_SIZE_MIB,
               "units": [ENABLE_UNITS, SYSTEM_UNITS, MASK_UNITS]}
     if firmware != "bios":
         inputs.update(firmware=firmware, esp=[ESP_MIB, ESP_LABEL])
@@ -282,18 +292,22 @@ def make_vars(path):
 
 
 class Image:
-    def __init__(self, firmware="bios"):
+    def __init__(self, firmware="bios", suite=None):
         if firmware not in FIRMWARES:
             raise LabError("unknown firmware %r (one of: %s)" % (firmware, ", ".join(FIRMWARES)))
+        suite = suite or default_suite()
+        if suite not in SUITES:
+            raise LabError("unknown suite %r (one of: %s)" % (suite, ", ".join(SUITES)))
         self.firmware = firmware
-        self.mirror = common.debian_mirror(SUITE)
-        self.security = common.debian_security_mirror(SUITE)
+        self.suite = suite
+        self.mirror = common.debian_mirror(suite)
+        self.security = common.debian_security_mirror(suite)
         self.key = ssh_key_path()
         with open(self.key + ".pub") as fh:
             self.pubkey = fh.read()
         self.cache = common.cache_dir()
-        self.rootfs_id = _hash(rootfs_inputs(self.mirror, firmware))
-        self.image_id = _hash(image_inputs(self.mirror, self.security, self.pubkey, firmware))
+        self.rootfs_id = _hash(rootfs_inputs(self.mirror, firmware, suite))
+        self.image_id = _hash(image_inputs(self.mirror, self.security, self.pubkey, firmware, suite))
         self.rootfs_tar = os.path.join(self.cache, "rootfs-%s.tar" % self.rootfs_id)
         self.base = os.path.join(self.cache, "base-%s.qcow2" % self.image_id)
 
@@ -330,14 +344,14 @@ class Image:
         work = tempfile.mkdtemp(prefix="rootfs-", dir=self.cache)
         target = os.path.join(work, "rootfs")
         t0 = time.time()
-        log("debootstrap %s from %s (takes a few minutes)" % (SUITE, self.mirror))
+        log("debootstrap %s from %s (takes a few minutes)" % (self.suite, self.mirror))
         try:
             logf = os.path.join(self.cache, "debootstrap.log")
             with open(logf, "w") as fh:
                 proc = subprocess.run(
                     ["debootstrap", "--arch=amd64", "--variant=" + VARIANT,
                      "--include=" + ",".join(packages(self.firmware)), "--components=main",
-                     SUITE, target, self.mirror],
+                     self.suite, target, self.mirror],
                     stdout=fh, stderr=subprocess.STDOUT,
                     env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"), check=False)
             _umount_below(target)
@@ -393,7 +407,8 @@ class Image:
             shutil.rmtree(work, ignore_errors=True)
 
     def _customize(self, root):
-        for path, (mode, content) in guest_files(self.pubkey, self.mirror, self.security, self.firmware).items():
+        for path, (mode, content) in guest_files(self.pubkey, self.mirror, self.security, self.firmware,
+                                                 self.suite).items():
             dest = os.path.join(root, path.lstrip("/"))
             os.makedirs(os.path.dirname(dest), exist_ok=True)
             if os.path.islink(dest):
@@ -460,8 +475,13 @@ class Image:
 CPU = "max,-smap,-rdtscp,-xsave"
 
 
+def cpu_model():
+    """The CPU model of the lab's QEMU: CPU, or $XENOPS_LAB_CPU (to try another model)."""
+    return os.environ.get("XENOPS_LAB_CPU") or CPU
+
+
 def base_qemu_args(memory, smp=2):
-    return ["-machine", "pc", "-accel", "tcg,thread=multi", "-cpu", CPU,
+    return ["-machine", "pc", "-accel", "tcg,thread=multi", "-cpu", cpu_model(),
             "-smp", str(smp), "-m", str(memory), "-display", "none", "-vga", "none"]
 
 

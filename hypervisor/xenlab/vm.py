@@ -178,7 +178,12 @@ class Host:
     def firmware(self):
         return self.state().get("firmware") or "bios"
 
-    def prepare_disks(self, base, firmware="bios"):
+    @property
+    def suite(self):
+        """The Debian release the host's disks were made of (hosts made before suites were recorded: bookworm)."""
+        return self.state().get("suite") or ("bookworm" if self.state().get("base") else None)
+
+    def prepare_disks(self, base, firmware="bios", suite=None):
         backing = self.state().get("base")
         if os.path.exists(self.overlay) and backing != base:
             log("%s: base image changed, recreating its overlay" % self.name)
@@ -187,7 +192,7 @@ class Host:
             if os.path.exists(self.vars):
                 os.unlink(self.vars)
             run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", base, self.overlay])
-            self.save_state(base=base, snapshots=[], firmware=firmware)
+            self.save_state(base=base, snapshots=[], firmware=firmware, suite=suite)
         if firmware == "uefi" and not os.path.exists(self.vars):
             image.make_vars(self.vars)
         if not os.path.exists(self.data):
@@ -223,12 +228,12 @@ class Host:
             "-device", "virtio-net-pci,netdev=n1,mac=%s" % image.shared_mac(idx),
         ] + extra
 
-    def start(self, base, memory, port, switch, loadvm=None, firmware="bios"):
+    def start(self, base, memory, port, switch, loadvm=None, firmware="bios", suite=None):
         if loadvm:
             if not os.path.exists(self.overlay):
                 raise LabError("%s: no disk to restore %s from" % (self.name, loadvm))
         else:
-            self.prepare_disks(base, firmware)
+            self.prepare_disks(base, firmware, suite)
         if os.path.exists(self.monitor_path):
             os.unlink(self.monitor_path)
         with open(self.console_log, "a") as fh:
