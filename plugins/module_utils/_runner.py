@@ -17,6 +17,27 @@ import json
 
 C_LOCALE = {'LANG': 'C', 'LC_ALL': 'C', 'LANGUAGE': 'C'}
 
+_XEN = 'the Xen toolstack (Debian: xen-utils; make the host a Xen host first, for example with the role ' \
+       'xenops.xen.hypervisor)'
+#: What to install when a program the modules run is missing (a minimal Debian 13 has no e2fsprogs, for one).
+PROGRAM_SOURCES = {
+    'xl': _XEN, 'xenstore-read': _XEN,
+    'lvs': 'lvm2', 'vgs': 'lvm2', 'pvs': 'lvm2', 'lvcreate': 'lvm2', 'lvextend': 'lvm2', 'lvreduce': 'lvm2',
+    'lvremove': 'lvm2', 'pvcreate': 'lvm2', 'vgcreate': 'lvm2', 'vgextend': 'lvm2',
+    'mkfs.ext4': 'e2fsprogs', 'e2fsck': 'e2fsprogs', 'resize2fs': 'e2fsprogs',
+    'mkfs.xfs': 'xfsprogs', 'xfs_growfs': 'xfsprogs',
+    'drbdadm': 'drbd-utils', 'ssh': 'openssh-client', 'ip': 'iproute2', 'modprobe': 'kmod',
+    'blkid': 'util-linux', 'mkswap': 'util-linux', 'losetup': 'mount',
+}
+
+
+def missing_program_message(program):
+    """The message for a program that is not installed on the host: what it is and which package has it."""
+    source = PROGRAM_SOURCES.get(program)
+    return '%s is not installed on this host%s' % (
+        program, ': it comes with %s' % source if source == _XEN else
+        (' (Debian package %s)' % source if source else ''))
+
 
 class CommandError(Exception):
     """A command exited non-zero (or printed output that could not be parsed)."""
@@ -78,7 +99,11 @@ class CommandRunner(object):
 
     def _resolve(self, program):
         if program not in self._paths:
-            self._paths[program] = self.module.get_bin_path(program, required=True)
+            path = self.module.get_bin_path(program)
+            if not path:
+                # get_bin_path(required=True) would say only "Failed to find required executable"
+                self.module.fail_json(msg=missing_program_message(program), cmd=[program])
+            self._paths[program] = path
         return self._paths[program]
 
     # AnsibleModule.run_command can lose all that a command printed (ansible/ansible#51393, still so in

@@ -89,3 +89,34 @@ def test_the_remote_runner_passes_expect_output_on():
     assert len(module.calls) == 2
     assert module.calls[0]['cmd'][:2] == ['/usr/sbin/ssh', 'root@lab2']
     assert result.attempts == 2
+
+
+class Failed(Exception):
+    pass
+
+
+class NoProgramsModule(FakeModule):
+    """A host where no program is installed; fail_json raises, as AnsibleModule's exits."""
+
+    def get_bin_path(self, name, required=False):
+        assert not required, 'the runner explains a missing program itself'
+        return None
+
+    def fail_json(self, **kwargs):
+        raise Failed(kwargs)
+
+
+@pytest.mark.parametrize('program, expected', [
+    ('mkfs.ext4', 'mkfs.ext4 is not installed on this host (Debian package e2fsprogs)'),
+    ('lvcreate', 'lvcreate is not installed on this host (Debian package lvm2)'),
+    ('drbdadm', 'drbdadm is not installed on this host (Debian package drbd-utils)'),
+    ('xl', 'xl is not installed on this host: it comes with the Xen toolstack (Debian: xen-utils; make the host a '
+           'Xen host first, for example with the role xenops.xen.hypervisor)'),
+    ('frobnicate', 'frobnicate is not installed on this host'),
+])
+def test_a_missing_program_is_named_with_the_package_that_has_it(program, expected):
+    module = NoProgramsModule()
+    with pytest.raises(Failed) as exc:
+        CommandRunner(module).run([program, '--version'])
+    assert exc.value.args[0] == {'msg': expected, 'cmd': [program]}
+    assert module.calls == []
