@@ -39,7 +39,7 @@ PASSTHROUGH = ('maxmem', 'maxvcpus', 'bootloader', 'on_poweroff', 'on_reboot', '
 DOMAIN_KEYS = frozenset(PASSTHROUGH + (
     'name', 'state', 'type', 'memory', 'vcpus', 'kernel', 'ramdisk', 'extra', 'disks', 'vifs', 'os', 'autostart',
     'restart', 'purge_disks', 'root_ssh_keys', 'root_password_hash', 'hostname', 'dns_domain', 'ip', 'prefix',
-    'gateway', 'nameservers', 'driver_domain', 'bridges',
+    'gateway', 'nameservers', 'driver_domain', 'bridges', 'pvshim',
     # for the inventory plugin xenops.xen.xen_domains (the domain as an Ansible host)
     'groups', 'vars'))
 DISK_KEYS = frozenset(('type', 'function', 'size', 'fstype', 'label', 'vdev', 'vg', 'path', 'target', 'access',
@@ -359,10 +359,18 @@ def domain_plan(domains, defaults=None, subnet=None, reserved=None, method='name
             if backend and state == 'running' and dom_states[backend] != 'running':
                 raise PlanError('%s: its vif backend %s has state %s; a running domain needs its driver domain running'
                                 % (where, backend, dom_states[backend]))
+        # the PV shim: a domain's own pvshim, else the default (domains_pvshim) for a domain without its own type
+        if dom.get('pvshim') is not None:
+            pvshim = _bool(dom['pvshim'], where + ': pvshim')
+        else:
+            pvshim = not dom.get('type') and _bool(defaults.get('pvshim', False), where + ': pvshim (the default)')
+        dtype = _choice(dom.get('type') or ('pvh' if pvshim else defaults.get('type')) or 'pv', TYPES, where + ': type')
+        if pvshim and dtype != 'pvh':
+            raise PlanError('%s: pvshim runs a PV kernel inside a PVH container: it needs type pvh, not %s' % (where, dtype))
         entry = {
             'name': name,
             'state': state,
-            'type': _choice(dom.get('type') or defaults.get('type') or 'pv', TYPES, where + ': type'),
+            'type': dtype,
             'memory': _int(dom.get('memory', defaults.get('memory', 256)), where + ': memory'),
             'vcpus': _int(dom.get('vcpus', defaults.get('vcpus', 1)), where + ': vcpus'),
             'disks': [dict({'target': d['target'], 'vdev': d['vdev'], 'access': d['access'], 'format': 'raw'},
@@ -375,6 +383,8 @@ def domain_plan(domains, defaults=None, subnet=None, reserved=None, method='name
         for key in PASSTHROUGH:
             if dom.get(key) is not None:
                 entry[key] = dom[key]
+        if pvshim:
+            entry['pvshim'] = True
         if name in drivers:
             entry['driver_domain'] = True
             plan['driver_domains'].append({'name': name, 'autostart': entry['autostart'], 'bridges': drivers[name],

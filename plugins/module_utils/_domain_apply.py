@@ -31,7 +31,7 @@ from ansible_collections.xenops.xen.plugins.module_utils._domain_plan import (
     CREATE, DESTROY, LINK_AUTOSTART, MEM_SET, PAUSE, REMOVE_CONFIG, RESTART, RUNTIME_ACTIONS, SHUTDOWN, UNLINK_AUTOSTART,
     UNPAUSE, VCPU_SET, WRITE_CONFIG, Current, apply_order, check_unique_macs, plan_domain)
 from ansible_collections.xenops.xen.plugins.module_utils._domain_spec import (
-    BACKEND_READY_KEY, BACKEND_READY_VALUE, DOM0_NAMES, DomainError, desired_domains)
+    BACKEND_READY_KEY, BACKEND_READY_VALUE, DOM0_NAMES, DomainError, desired_domains, pvshim_paths)
 from ansible_collections.xenops.xen.plugins.module_utils._files import write_new
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError
 from ansible_collections.xenops.xen.plugins.module_utils._xl import ShutdownTimeout
@@ -418,9 +418,34 @@ def restart_warning(result):
 class DomainManager(object):
     """Runs one task: read once, plan and check everything, then apply in order."""
 
-    def __init__(self, toolstack, atomic_move, clock=None, log_dir=None):
+    def __init__(self, toolstack, atomic_move, clock=None, log_dir=None, hypervisor_dir='/sys/hypervisor'):
         self.toolstack = toolstack
         self.executor = Executor(toolstack, atomic_move, clock=clock, log_dir=log_dir)
+        self.hypervisor_dir = hypervisor_dir
+
+    def xen_version(self):
+        """``X.Y`` of the running Xen, from ``/sys/hypervisor/version`` (None when it cannot be read)."""
+        try:
+            parts = []
+            for name in ('major', 'minor'):
+                with open(os.path.join(self.hypervisor_dir, 'version', name)) as fh:
+                    parts.append(str(int(fh.read().strip())))
+        except (OSError, ValueError):
+            return None
+        return '.'.join(parts)
+
+    def check_shims(self, desired):
+        """Refuse, before any change, a domain with ``pvshim`` where the host has no shim for it."""
+        wanted = [d for d in desired if d.config and d.config.get('pvshim') and d.state != 'absent']
+        if not wanted:
+            return
+        version = self.xen_version()
+        for d in wanted:
+            paths = pvshim_paths(d.config, version)
+            if not any(os.path.isfile(p) for p in paths):
+                raise DomainError('domain %s: pvshim needs the PV shim of Xen%s, and this host has none (looked for %s); '
+                                  'install the Xen packages of the host\'s Debian, which ship it, or set pvshim_path in '
+                                  'extra_options' % (d.name, ' ' + version if version else '', ', '.join(paths)))
 
     def run(self, params, check_mode=False, diff=False):
         desired = desired_domains(params)
@@ -433,6 +458,7 @@ class DomainManager(object):
                               'example with the role xenops.xen.hypervisor')
         if not os.path.isdir(config_dir):
             raise DomainError('config_dir %s does not exist or is not a directory' % config_dir)
+        self.check_shims(desired)
         try:
             state = self.toolstack.state()
         except CommandError as exc:

@@ -32,7 +32,7 @@ EVENT_ACTIONS = ('destroy', 'restart', 'rename-restart', 'preserve', 'coredump-d
 #: existing config file is used as it is.
 CONFIG_OPTIONS = ('type', 'kernel', 'ramdisk', 'cmdline', 'root', 'extra', 'bootloader', 'memory', 'maxmem',
                   'vcpus', 'maxvcpus', 'disks', 'vifs', 'on_poweroff', 'on_reboot', 'on_crash', 'extra_options',
-                  'driver_domain')
+                  'driver_domain', 'pvshim')
 #: Options that say what to do; in a batch an entry that does not set one
 #: takes the task's value.
 POLICY_DEFAULTS = {'state': 'running', 'autostart': None, 'restart': 'never', 'force_destroy': False,
@@ -49,7 +49,7 @@ OWNED_KEYS = {'name': 'name', 'type': 'type', 'builder': 'type', 'kernel': 'kern
               'cmdline': 'cmdline', 'root': 'root', 'extra': 'extra', 'bootloader': 'bootloader',
               'memory': 'memory', 'maxmem': 'maxmem', 'vcpus': 'vcpus', 'maxvcpus': 'maxvcpus',
               'disk': 'disks', 'vif': 'vifs', 'on_poweroff': 'on_poweroff', 'on_reboot': 'on_reboot',
-              'on_crash': 'on_crash', 'driver_domain': 'driver_domain'}
+              'on_crash': 'on_crash', 'driver_domain': 'driver_domain', 'pvshim': 'pvshim'}
 #: xl.cfg keys whose running value ``xl list -l`` shows; a difference in any
 
 _EXTRA_KEY_RE = re.compile(r'[a-z][a-z0-9_]*\Z')
@@ -216,6 +216,11 @@ def _check_config_options(name, o, prefix):
         if o.get(key) is not None and o[key] not in EVENT_ACTIONS:
             raise DomainError('%s%s must be one of %s, got %r' % (prefix, key, ', '.join(EVENT_ACTIONS), o[key]))
     dtype = o.get('type') or 'pv'
+    if o.get('pvshim') and dtype != 'pvh':
+        raise DomainError('%spvshim needs type pvh (the shim is a PVH container that runs the PV kernel), got type %s'
+                          % (prefix, dtype))
+    if o.get('pvshim') and not o.get('kernel'):
+        raise DomainError('%spvshim needs kernel: the PV kernel the shim boots' % prefix)
     if o.get('kernel') and o.get('bootloader'):
         raise DomainError('%skernel and bootloader are mutually exclusive: the bootloader finds the kernel' % prefix)
     if dtype == 'pv' and not o.get('kernel') and not o.get('bootloader'):
@@ -236,6 +241,16 @@ def _check_config_options(name, o, prefix):
         raise DomainError('%smaxvcpus needs vcpus' % prefix)
     if vcpus is not None and maxvcpus is not None and vcpus > maxvcpus:
         raise DomainError('%svcpus (%d) must not be more than maxvcpus (%d)' % (prefix, vcpus, maxvcpus))
+
+
+def pvshim_paths(config, xen_version):
+    """Where xl looks for the PV shim of a domain with ``pvshim = 1``: its own ``pvshim_path``, else the firmware
+    directory of the host's Xen (``xen_version`` ``X.Y``): Debian's ``/usr/lib/xen-X.Y/boot``, upstream's
+    ``/usr/lib/xen/boot`` (a build from source with ``--prefix=/usr``)."""
+    if config.get('pvshim_path'):
+        return [str(config['pvshim_path'])]
+    paths = ['/usr/lib/xen-%s/boot/xen-shim' % xen_version] if xen_version else []
+    return paths + ['/usr/lib/xen/boot/xen-shim']
 
 
 def build_config(name, o, prefix=''):
@@ -270,6 +285,8 @@ def _build(name, o, prefix=''):
         backends.append(backend)
     if o.get('driver_domain'):
         cfg['driver_domain'] = 1
+    if o.get('pvshim'):
+        cfg['pvshim'] = 1
     for key in ('on_poweroff', 'on_reboot', 'on_crash'):
         if o.get(key) is not None:
             cfg[key] = o[key]

@@ -136,8 +136,15 @@ def plan_move(domain, source, target, allow_cold=False):
     if method == LIVE and domain.get('type') == 'pv' and caps is not None and 'shadow' not in caps:
         # xl migrate tracks the pages a PV domain dirties with shadow paging ("Failed to enable logdirty: 95")
         problems.append('%s is a PV domain, and the Xen of %s cannot migrate PV domains: it has no shadow paging '
-                        '(virt_caps: %s; Debian builds Xen without CONFIG_SHADOW_PAGING); make it a PVH or HVM '
-                        'domain, or move it cold' % (name, source['name'], ' '.join(caps)))
+                        '(virt_caps: %s; Debian builds Xen without CONFIG_SHADOW_PAGING since XSA-495); run its PV '
+                        'kernel inside Xen\'s PV shim to move it live (type pvh with pvshim: true; domains_pvshim in the '
+                        'domains role), or move it cold (it is shut down, its disks copied)'
+                        % (name, source['name'], ' '.join(caps)))
+    if method == LIVE and domain.get('type') in ('pvh', 'hvm') and caps is not None and not {'hap', 'shadow'} & set(caps):
+        # a PVH or HVM domain's dirty pages are tracked with hardware-assisted paging (or shadow paging)
+        problems.append('%s is a %s domain, and the Xen of %s can track its memory neither with hardware-assisted '
+                        'paging nor with shadow paging (virt_caps: %s), so it cannot migrate live; move it cold'
+                        % (name, domain['type'].upper(), source['name'], ' '.join(caps)))
     if method == LIVE:
         try:
             src, dst = xen_version(source.get('xen_version')), xen_version(target.get('xen_version'))

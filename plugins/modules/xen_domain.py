@@ -232,7 +232,7 @@ def domain_options():
     for kind, names in (('str', ('name', 'kernel', 'ramdisk', 'cmdline', 'root', 'extra', 'bootloader')),
                         ('int', ('memory', 'maxmem', 'vcpus', 'maxvcpus', 'shutdown_timeout', 'boot_settle',
                                  'backend_timeout')),
-                        ('bool', ('autostart', 'force_destroy', 'driver_domain')), ('raw', ('disks', 'vifs')), ('dict', ('extra_options',))):
+                        ('bool', ('autostart', 'force_destroy', 'driver_domain', 'pvshim')), ('raw', ('disks', 'vifs')), ('dict', ('extra_options',))):
         options.update((name, dict(type=kind)) for name in names)
     for name, choices in (('state', STATES), ('type', TYPES), ('restart', RESTART_POLICIES), ('on_poweroff', EVENT_ACTIONS),
                           ('on_reboot', EVENT_ACTIONS), ('on_crash', EVENT_ACTIONS)):

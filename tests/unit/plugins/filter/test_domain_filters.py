@@ -407,3 +407,32 @@ def test_a_host_without_driver_domains_plans_as_before():
     out = plan([{'name': 'web'}])
     assert out['driver_domains'] == []
     assert out['roots'][0]['base'] == 'bookworm' and out['roots'][0]['base_packages'] == []
+
+
+def test_pvshim_makes_a_pvh_domain_that_boots_the_pv_kernel_in_the_shim():
+    out = domain_plan([{'name': 'web', 'pvshim': True}, {'name': 'db'}], dict(DEFAULTS, type='pv'))
+    web, db = out['domains']
+    assert (web['type'], web['pvshim'], web['kernel'], web['ramdisk']) == ('pvh', True, '/vmlinuz', '/initrd.img')
+    assert (db['type'], 'pvshim' in db) == ('pv', False)
+    # what xen_domain writes for it
+    cfg = _domain_spec.build_config('web', web)
+    assert (cfg['type'], cfg['pvshim'], cfg['kernel']) == ('pvh', 1, '/vmlinuz')
+
+
+def test_the_pvshim_default_applies_to_domains_without_a_type_of_their_own():
+    out = domain_plan([{'name': 'web'}, {'name': 'hvm1', 'type': 'hvm', 'disks': [], 'os': 'none'},
+                       {'name': 'old', 'type': 'pv'}, {'name': 'plain', 'pvshim': False}],
+                      dict(DEFAULTS, type='pv', pvshim=True))
+    got = dict((d['name'], (d['type'], d.get('pvshim', False))) for d in out['domains'])
+    assert got == {'web': ('pvh', True), 'hvm1': ('hvm', False), 'old': ('pv', False), 'plain': ('pv', False)}
+
+
+@pytest.mark.parametrize('domain, message', [
+    ({'name': 'web', 'pvshim': True, 'type': 'pv'},
+     'domain web: pvshim runs a PV kernel inside a PVH container: it needs type pvh, not pv'),
+    ({'name': 'web', 'pvshim': 'maybe'}, 'domain web: pvshim'),
+])
+def test_pvshim_with_another_type_or_not_a_boolean_is_refused(domain, message):
+    with pytest.raises(AnsibleFilterError) as exc:
+        plan([domain])
+    assert message in str(exc.value)

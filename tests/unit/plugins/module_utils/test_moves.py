@@ -131,3 +131,30 @@ def test_a_client_of_a_driver_domain_moves_only_where_that_domain_runs():
     assert str(exc.value) == ('cannot move web from lab1 to lab2: lab2 runs no driver domain router (the backend of '
                               'vifs of web)')
     assert plan_move(domain, A, host('lab2', domains=['router'])).method == LIVE
+
+
+CAPS_420 = ['pv', 'hvm', 'hap', 'gnttab-v1', 'gnttab-v2']   # xl info of a Debian 13 lab host: no shadow paging
+
+
+def test_a_pv_domain_is_told_to_use_the_shim_where_xen_has_no_shadow_paging():
+    source = dict(A, virt_caps=CAPS_420)
+    with pytest.raises(MoveError) as exc:
+        plan_move(web(type='pv'), source, host('lab2'))
+    assert str(exc.value) == (
+        "cannot move web from lab1 to lab2: web is a PV domain, and the Xen of lab1 cannot migrate PV domains: it has "
+        "no shadow paging (virt_caps: pv hvm hap gnttab-v1 gnttab-v2; Debian builds Xen without CONFIG_SHADOW_PAGING "
+        "since XSA-495); run its PV kernel inside Xen's PV shim to move it live (type pvh with pvshim: true; "
+        "domains_pvshim in the domains role), or move it cold (it is shut down, its disks copied)")
+    # the same domain in the shim is a PVH domain: hardware-assisted paging moves it live
+    assert plan_move(web(type='pvh', pvshim=True), source, host('lab2')).method == LIVE
+
+
+def test_a_pvh_or_hvm_domain_needs_hap_or_shadow_paging_to_move_live():
+    source = dict(A, virt_caps=['pv', 'hvm', 'gnttab-v1'])
+    for kind in ('pvh', 'hvm'):
+        with pytest.raises(MoveError) as exc:
+            plan_move(web(type=kind), source, host('lab2'))
+        assert ('web is a %s domain, and the Xen of lab1 can track its memory neither with hardware-assisted paging '
+                'nor with shadow paging (virt_caps: pv hvm gnttab-v1), so it cannot migrate live; move it cold'
+                % kind.upper()) in str(exc.value)
+    assert plan_move(web(type='pvh'), dict(A, virt_caps=['pv', 'hvm', 'shadow']), host('lab2')).method == LIVE

@@ -1500,3 +1500,61 @@ def test_a_failed_detach_or_attach_counts_as_an_attempt_and_its_error_is_reporte
                              'with id 1')
     assert seen.count(DETACH_VIF1) == 7 and seen.count(ATTACH_VIF1) == 1
     assert clock.slept.count(5) == 4
+
+
+# ---------------------------------------------------------------- the PV shim
+
+def shim_args(cfg_dir, shim, **kwargs):
+    return args(cfg_dir, type='pvh', pvshim=True, extra_options={'pvshim_path': str(shim)}, **kwargs)
+
+
+def test_a_shim_domain_gets_pvshim_in_its_config_and_starts(cfg_dir, tmp_path):
+    shim = tmp_path / 'xen-shim'
+    shim.write_text('ELF')
+    running = news(dtype='pvh')
+    result, failed, seen = run_module(xen_domain.main, shim_args(cfg_dir, shim), calls=(
+        reads() + [validate(cfg_dir), create(cfg_dir), poll(running)] + reads(running)))
+    assert failed is False, result.get('msg')
+    cfg = _xlcfg.parse((cfg_dir / 'news.cfg').read_text())
+    assert (cfg['type'], cfg['pvshim'], cfg['pvshim_path'], cfg['kernel']) == ('pvh', 1, str(shim), '/boot/vmlinuz')
+    assert actions(result) == ['write_config', 'create']
+
+
+def test_a_shim_domain_where_the_host_has_no_shim_is_refused_before_any_command(cfg_dir, tmp_path):
+    shim = tmp_path / 'no-such-shim'
+    result, failed, seen = run_module(xen_domain.main, shim_args(cfg_dir, shim), calls=[])
+    assert failed is True
+    assert seen == []
+    assert result['msg'] == (
+        "domain news: pvshim needs the PV shim of Xen, and this host has none (looked for %s); install the Xen packages "
+        "of the host's Debian, which ship it, or set pvshim_path in extra_options" % shim)
+    assert not (cfg_dir / 'news.cfg').exists()
+
+
+def test_the_shim_is_looked_for_where_the_running_xen_keeps_it(tmp_path):
+    sys_hv = tmp_path / 'hypervisor'
+    (sys_hv / 'version').mkdir(parents=True)
+    (sys_hv / 'version' / 'major').write_text('4\n')
+    (sys_hv / 'version' / 'minor').write_text('20\n')
+    manager = _domain_apply.DomainManager(None, atomic_move=None, hypervisor_dir=str(sys_hv))
+    assert manager.xen_version() == '4.20'
+    assert _domain_spec.pvshim_paths({'pvshim': 1}, manager.xen_version()) == [
+        '/usr/lib/xen-4.20/boot/xen-shim', '/usr/lib/xen/boot/xen-shim']
+    desired = _domain_spec.desired_domains(dict(NEWS_OPTIONS, type='pvh', pvshim=True, config_dir=str(tmp_path)))
+    with pytest.raises(_domain_spec.DomainError) as exc:
+        manager.check_shims(desired)
+    assert 'pvshim needs the PV shim of Xen 4.20' in exc.value.msg
+    assert _domain_apply.DomainManager(None, None, hypervisor_dir=str(tmp_path / 'none')).xen_version() is None
+
+
+@pytest.mark.parametrize('options, message', [
+    (dict(pvshim=True), 'pvshim needs type pvh (the shim is a PVH container that runs the PV kernel), got type pv'),
+    (dict(type='hvm', pvshim=True, kernel=None, ramdisk=None, root=None),
+     'pvshim needs type pvh (the shim is a PVH container that runs the PV kernel), got type hvm'),
+    (dict(type='pvh', pvshim=True, kernel=None, ramdisk=None), 'pvshim needs kernel: the PV kernel the shim boots'),
+])
+def test_pvshim_without_pvh_or_a_kernel_is_refused(cfg_dir, options, message):
+    result, failed, seen = run_module(xen_domain.main, args(cfg_dir, **options), calls=[])
+    assert failed is True
+    assert result['msg'] == message
+    assert seen == []
