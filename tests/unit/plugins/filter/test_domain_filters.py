@@ -29,7 +29,7 @@ def plan(domains, **kwargs):
 
 def test_filters_are_registered():
     assert sorted(FilterModule().filters()) == ['domain_plan', 'os_install_roots']
-    assert sorted(apt_sources.FilterModule().filters()) == ['debian_mirror']
+    assert sorted(apt_sources.FilterModule().filters()) == ['apt_sources_release', 'debian_mirror']
 
 
 def test_fleet_macs_are_the_ones_xen_domain_writes():
