@@ -5,7 +5,7 @@ import shutil
 import subprocess
 
 import pytest
-from xenlab import image  # hypervisor/xenlab, on sys.path by pytest.ini
+from xenlab import common, image  # hypervisor/xenlab, on sys.path by pytest.ini
 
 MIRROR = "http://mirror.invalid/debian"
 SECURITY = "http://mirror.invalid/debian-security"
@@ -87,3 +87,36 @@ def test_the_root_file_system_fits_its_partition(tmp_path, firmware):
         assert esp["start"] == image.PART_OFFSET_MIB * 2048 and esp["size"] == image.ESP_MIB * 2048
         # the backup GPT (the last 33 sectors) stays outside the root file system
         assert root["start"] + root["size"] <= image.IMAGE_SIZE_MIB * 2048 - 33
+
+
+def test_each_suite_has_its_own_cache_keys_and_apt_sources():
+    keys = dict((suite, image._hash(image.image_inputs('http://m/debian', 'http://s/debian-security', 'KEY',
+                                                        suite=suite))) for suite in image.SUITES)
+    assert len(set(keys.values())) == len(image.SUITES) == 2
+    rootfs = dict((suite, image.rootfs_inputs('http://m/debian', suite=suite)) for suite in image.SUITES)
+    assert rootfs['trixie']['suite'] == 'trixie' and rootfs['bookworm']['suite'] == 'bookworm'
+    files = image.guest_files('KEY', 'http://m/debian', 'http://s/debian-security', suite='trixie')
+    sources = files['/etc/apt/sources.list.d/debian.sources'][1]
+    assert 'Suites: trixie trixie-updates\n' in sources and 'Suites: trixie-security\n' in sources
+    assert 'bookworm' not in sources
+
+
+def test_the_default_suite_is_debian_13_unless_the_environment_says_otherwise(monkeypatch):
+    monkeypatch.delenv('XENOPS_LAB_SUITE', raising=False)
+    assert image.default_suite() == 'trixie'
+    monkeypatch.setenv('XENOPS_LAB_SUITE', 'bookworm')
+    assert image.default_suite() == 'bookworm'
+    monkeypatch.setenv('XENOPS_LAB_SUITE', 'jessie')
+    with pytest.raises(common.LabError, match='XENOPS_LAB_SUITE=jessie: not a lab suite'):
+        image.default_suite()
+
+
+def test_a_host_of_another_release_finds_the_security_archive_of_its_own(monkeypatch):
+    monkeypatch.delenv('XENOPS_LAB_SECURITY_MIRROR', raising=False)
+    monkeypatch.setattr(common, 'host_apt_sources', lambda: [
+        ('http://deb.debian.org/debian', ['bookworm', 'bookworm-updates'], ['main']),
+        ('http://deb.debian.org/debian-security', ['bookworm-security'], ['main'])])
+    assert common.debian_security_mirror('trixie') == common.debian_security_mirror('bookworm') == \
+        'http://deb.debian.org/debian-security'
+    monkeypatch.setattr(common, 'host_apt_sources', lambda: [('http://deb.debian.org/debian', ['bookworm'], ['main'])])
+    assert common.debian_security_mirror('trixie') is None

@@ -55,7 +55,8 @@ def test_volumes_named_domain_function_with_their_sizes(host):
     lvs = dict((lv['lv_name'], lv) for lv in json.loads(out)['report'][0]['lv'])
     for name, size in LVM.items():
         assert int(lvs[name]['lv_size']) == size
-    assert 'xenops_os=bookworm' in lvs['web-root']['lv_tags'].split(',')
+    # the domains get the host's own Debian release (domains_os defaults to it)
+    assert 'xenops_os=%s' % host.system_info.codename in lvs['web-root']['lv_tags'].split(',')
 
 
 def test_image_file_is_sparse_and_marked(host):
@@ -63,7 +64,7 @@ def test_image_file_is_sparse_and_marked(host):
     assert image.size == 1 << 30
     blocks = int(host.check_output('stat -c %%b %s', IMAGE))
     assert blocks * 512 < image.size
-    assert host.file(IMAGE + '.xenops-os').content_string.strip() == 'bookworm'
+    assert host.file(IMAGE + '.xenops-os').content_string.strip() == host.system_info.codename
 
 
 @pytest.mark.parametrize('name', ['web', 'mail'])
@@ -78,7 +79,8 @@ def test_config_file_and_autostart_link(host, name):
 
 def test_base_system_cached_once(host):
     bases = host.check_output('ls /var/cache/xenops-xen').split()
-    assert len([b for b in bases if b.startswith('base-bookworm-') and b.endswith('.tar')]) == 1
+    suite = host.system_info.codename
+    assert len([b for b in bases if b.startswith('base-%s-' % suite) and b.endswith('.tar')]) == 1
 
 
 def test_nothing_left_mounted(host):
@@ -148,3 +150,19 @@ def test_domains_are_ansible_hosts_reached_through_dom0():
     plain = re.sub(r'\x1b\[[0-9;]*m', '', proc.stdout)
     for name in ('web', 'mail'):
         assert re.search(r'^%s \| CHANGED \| rc=0 \| \(stdout\) %s(\\r)?\\n' % (name, name), plain, re.M), plain
+
+
+def test_domains_run_the_debian_release_of_their_host(host):
+    """domains_os defaults to the host's release: on a Debian 13 lab host, Debian 13 domains."""
+    proc = _ansible('ansible-inventory', '--host', 'lab1')
+    assert proc.returncode == 0, proc.stderr
+    key = json.loads(proc.stdout).get('ansible_private_key_file') or json.loads(proc.stdout)['ansible_ssh_private_key_file']
+    proc = _ansible('ansible', 'xen_domus', '-m', 'ansible.builtin.raw', '-a', 'grep ^VERSION_CODENAME= /etc/os-release',
+                    '-o', '-T', '120', '--private-key', key, '--ssh-common-args=-o UserKnownHostsFile=/dev/null')
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    plain = re.sub(r'\x1b\[[0-9;]*m', '', proc.stdout)
+    codename = host.system_info.codename
+    assert codename in ('bookworm', 'trixie'), codename
+    for name in ('web', 'mail'):
+        assert re.search(r'^%s \| CHANGED \| rc=0 \| \(stdout\) VERSION_CODENAME=%s(\\r)?\\n' % (name, codename), plain,
+                         re.M), plain
