@@ -75,6 +75,8 @@ def test_upgrade_lists_its_steps_per_host(tmp_path):
 @pytest.mark.parametrize('extra, message', [
     ('{"xen_upgrade_hosts": ["lab9"]}', 'xen_upgrade_hosts must name hosts of the play (lab1, lab2)'),
     ('{"xen_upgrade_reboot": "never"}', 'xen_upgrade_reboot must be if_changed or always'),
+    ('{"xen_upgrade_release": "Debian 13"}', 'xen_upgrade_release the code name of a Debian release (such as trixie), '
+                                             'not Debian 13'),
 ])
 def test_upgrade_refuses_bad_settings_before_touching_a_host(tmp_path, extra, message):
     rc, out = _playbook('upgrade.yml', '-c', 'local', '-e', 'ansible_become=false', '-e', extra, tmp_path=tmp_path)
