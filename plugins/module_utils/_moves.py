@@ -54,6 +54,22 @@ def xen_version(text):
     return int(match.group(1)), int(match.group(2))
 
 
+#: How many minor versions newer a target's Xen may be for a live migration (same major version). Xen supports
+#: migrating to the same and the next release; never to an older one (the stream of a newer Xen may hold records
+#: an older one cannot restore).
+LIVE_MINOR_SPAN = 1
+
+
+def live_version_problem(src, dst):
+    """Why a live migration from Xen ``src`` to Xen ``dst`` (``(major, minor)``) is not safe, or None; the text has
+    two ``%s`` for the source and target host names."""
+    if src[0] != dst[0] or not 0 <= dst[1] - src[1] <= LIVE_MINOR_SPAN:
+        newer = 'the next minor' if LIVE_MINOR_SPAN == 1 else 'a minor at most %d newer' % LIVE_MINOR_SPAN
+        return ('live migration from Xen %d.%d on %%s to Xen %d.%d on %%s is not safe (the target must have the same '
+                'major version and the same or %s)' % (src + dst + (newer,)))
+    return None
+
+
 def local_disks(domain):
     """Disks the target cannot open at the same path: neither replicated (DRBD) nor marked ``shared``."""
     return [d['target'] for d in domain.get('disks') or []
@@ -151,10 +167,14 @@ def plan_move(domain, source, target, allow_cold=False):
         except MoveError as exc:
             problems.append(str(exc))
         else:
-            if src[0] != dst[0] or not 0 <= dst[1] - src[1] <= 1:
-                problems.append('live migration from Xen %d.%d on %s to Xen %d.%d on %s is not safe (the target '
-                                'must have the same major version and the same or the next minor)'
-                                % (src + (source['name'],) + dst + (target['name'],)))
+            why = live_version_problem(src, dst)
+            if why and dst >= src and allow_cold:
+                # a newer Xen takes the domain after a cold start there; an older one never (see live_version_problem)
+                method = COLD
+                notes.append('cold: %s' % why % (source['name'], target['name']))
+            elif why:
+                problems.append((why % (source['name'], target['name']))
+                                + ('' if dst < src else '; allow cold moves to move it to the newer Xen shut down'))
     if problems:
         raise MoveError('cannot move %s from %s to %s: %s' % (name, source['name'], target['name'], '; '.join(problems)))
     return Move(name, source['name'], target['name'], method, notes)

@@ -158,3 +158,21 @@ def test_a_pvh_or_hvm_domain_needs_hap_or_shadow_paging_to_move_live():
                 'nor with shadow paging (virt_caps: pv hvm gnttab-v1), so it cannot migrate live; move it cold'
                 % kind.upper()) in str(exc.value)
     assert plan_move(web(type='pvh'), dict(A, virt_caps=['pv', 'hvm', 'shadow']), host('lab2')).method == LIVE
+
+
+def test_a_live_move_to_a_much_newer_xen_becomes_cold_when_allowed_and_never_goes_to_an_older_one():
+    old, new = dict(A, xen_version='4.17.7'), host('lab2', version='4.20.4')
+    with pytest.raises(MoveError) as exc:
+        plan_move(web(), old, new)
+    assert str(exc.value) == (
+        'cannot move web from lab1 to lab2: live migration from Xen 4.17 on lab1 to Xen 4.20 on lab2 is not safe (the '
+        'target must have the same major version and the same or the next minor); allow cold moves to move it to '
+        'the newer Xen shut down')
+    move = plan_move(web(), old, new, allow_cold=True)
+    assert (move.method, move.notes) == (COLD, [
+        'cold: live migration from Xen 4.17 on lab1 to Xen 4.20 on lab2 is not safe (the target must have the same '
+        'major version and the same or the next minor)'])
+    # newer to older: refused, cold or not
+    back = dict(host('lab2', version='4.20.4'), domains=['web'])
+    with pytest.raises(MoveError, match='from Xen 4.20 on lab2 to Xen 4.17 on lab1 is not safe'):
+        plan_move(web(), back, host('lab1', version='4.17.7'), allow_cold=True)
