@@ -14,6 +14,8 @@
 #   make lab-faults  fault tests on the lab (broken Xen command line on a BIOS and on a UEFI host, cut-off bridge
 #                    change)
 #   make lab-fleet   the fleet on two Xen lab hosts: placement, live moves, preflight, failed migration, drains
+#   make lab-upgrade two Debian 12 lab hosts with three running domains upgraded to Debian 13 by upgrade.yml
+#                    (xen_upgrade_release=trixie), each domain's downtime measured (hours under TCG)
 #   make lab-driver-domain  a network driver domain serving the vif of another domain on a lab dom0, its
 #                    readiness check, a re-run, and the boot order after a reboot of dom0
 #   make demo        boot the lab, run site.yml against it, show the running domUs
@@ -34,7 +36,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PYTHONPATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: test unit lint ansible-lint sanity tarball importer example ee lab-test lab-smoke lab-e2e lab-uefi lab-hvm lab-faults lab-fleet lab-driver-domain lab-source lab-kernel bench-fleet bench-provision molecule-% demo venv collection clean
+.PHONY: test unit lint ansible-lint sanity tarball importer example ee lab-test lab-smoke lab-e2e lab-uefi lab-hvm lab-faults lab-fleet lab-upgrade lab-driver-domain lab-source lab-kernel bench-fleet bench-provision molecule-% demo venv collection clean
 
 test: lint unit lab-test
 
@@ -122,6 +124,12 @@ lab-uefi: venv collection
 lab-hvm: venv collection
 	$(BIN)/python -m pytest -v -s -p no:cacheprovider tests/lab/test_lab_hvm.py; \
 	  rc=$$?; XENOPS_LAB_RUN_DIR=$(CURDIR)/.tmp/lab-hvm hypervisor/lab down; exit $$rc
+
+# two Debian 12 hosts upgraded to Debian 13 with their domains running (its own run dir, .tmp/lab-upgrade;
+# from its upgrade-ready snapshot when there is one)
+lab-upgrade: venv collection
+	$(BIN)/python -m pytest -v -s -p no:cacheprovider tests/lab/test_lab_upgrade.py; \
+	  rc=$$?; XENOPS_LAB_RUN_DIR=$(CURDIR)/.tmp/lab-upgrade hypervisor/lab down; exit $$rc
 
 # a network driver domain and its client on a lab dom0 (its own run dir, .tmp/lab-driver; from its xen-ready
 # snapshot when there is one)
