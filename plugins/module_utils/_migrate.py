@@ -170,7 +170,7 @@ def plan(name, source, target, files, shared_disks=False, missing_paths=(), cold
     stuck = leftovers(name, source, target)
     if stuck:
         # the caller recovers leftovers first (leftover_recovery); one still here was not cleared by that
-        steps, _ = recovery(name, source['state'], target['state'], src_label, dst_label)
+        steps = recovery(name, source['state'], target['state'], src_label, dst_label)[0]
         raise MigrateError('an earlier migration of %s did not finish (%s); nothing was changed. By hand: %s'
                            % (name, ', '.join(stuck), ', '.join(by_hand(steps, src_label, dst_label))), stuck=stuck)
     if name in here and name in there:

@@ -199,7 +199,7 @@ class Migration(object):
         else:
             found = {self.here: m.copies(name, source), self.label: m.copies(name, target)}
             where = m.runs_on(name, source, target, self.here, self.label)
-            rest, _ = m.recovery(name, source, target, self.here, self.label)
+            rest = m.recovery(name, source, target, self.here, self.label)[0]
             after = 'found %s: %s. Run the task again to recover%s' % (
                 ', '.join('%s on %s' % (', '.join(copies) or 'nothing', label) for label, copies in found.items()),
                 ('%s runs on %s' % (name, where)) if where else '%s runs on neither host' % name,
@@ -322,8 +322,9 @@ def converge(local, params, check_mode=False, diff=False):
     if recover and check_mode:
         result = {'changed': True, 'name': name, 'target': mig.label, 'actions': [a.description for a in recover]}
         if diff:
-            result['diff'] = {'before': ''.join('%s on %s\n' % (', '.join(m.copies(name, host['state'])) or 'nothing',
-                                                                   host['label']) for host in (source, target)),
+            found = ''.join('%s on %s\n' % (', '.join(m.copies(name, host['state'])) or 'nothing', host['label'])
+                            for host in (source, target))
+            result['diff'] = {'before': found,
                               'after': 'runs on %s\n' % mig.label, 'before_header': 'domain %s' % name,
                               'after_header': 'domain %s' % name}
         return result

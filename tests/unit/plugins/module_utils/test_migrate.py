@@ -53,7 +53,7 @@ def test_recovery_destroys_the_incoming_copy_by_its_name():
 
 
 def test_recovery_steps_are_exact_commands_on_their_host():
-    actions, _ = m.recovery('web', state(web__migratedaway='paused'), state(web__incoming='paused'), 'lab1', 'lab2')
+    actions = m.recovery('web', state(web__migratedaway='paused'), state(web__incoming='paused'), 'lab1', 'lab2')[0]
     assert [(a.host, a.argv) for a in actions] == [
         (m.TARGET, ['xl', 'destroy', 'web--incoming']), (m.SOURCE, ['xl', 'rename', 'web--migratedaway', 'web']),
         (m.SOURCE, ['xl', 'unpause', 'web'])]
@@ -85,9 +85,9 @@ def test_leftover_recovery_never_destroys_the_only_copy():
 
 @pytest.mark.parametrize('target_config, force, replaced', [
     (None, False, None), ('name = "web"\n', False, None),
-    ('name = "web"\nmemory = 512\n', True, {'before': 'name = "web"\nmemory = 512\n', 'after': 'name = "web"\n',
-                                           'before_header': '/etc/xen/web.cfg on lab2',
-                                           'after_header': '/etc/xen/web.cfg here'}),
+    ('name = "web"\nmemory = 512\n', True, {
+        'before': 'name = "web"\nmemory = 512\n', 'after': 'name = "web"\n',
+        'before_header': '/etc/xen/web.cfg on lab2', 'after_header': '/etc/xen/web.cfg here'}),
 ])
 def test_config_conflict(target_config, force, replaced):
     files = {'config_path': '/etc/xen/web.cfg', 'source_config': 'name = "web"\n', 'target_config': target_config}
