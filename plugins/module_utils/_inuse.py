@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 
 from ansible_collections.xenops.xen.plugins.module_utils._names import DOM0_NAME
 
@@ -62,6 +63,23 @@ def path_keys(path, exists=os.path.exists, realpath=os.path.realpath):
     if exists(norm):
         keys.add(('dev', realpath(norm)))
     return keys
+
+
+def device_identity(path, stat_path=os.stat, realpath=os.path.realpath):
+    """What makes two names of one device equal, whatever their spelling.
+
+    A block device is its ``('block', major, minor)`` (``/dev/mapper/NAME``,
+    ``/dev/dm-N`` and a udev link of it alike, even where ``/dev/mapper/NAME``
+    is a node of its own rather than a link); anything else that exists is its
+    real path; a name that does not resolve is its normalised spelling.
+    """
+    try:
+        info = stat_path(path)
+    except (OSError, TypeError, ValueError):
+        return ('name', os.path.normpath(path) if isinstance(path, str) else path)
+    if stat.S_ISBLK(info.st_mode):
+        return ('block', os.major(info.st_rdev), os.minor(info.st_rdev))
+    return ('path', realpath(path))
 
 
 def lv_keys(lv, exists=os.path.exists, realpath=os.path.realpath):

@@ -19,11 +19,16 @@ names the domain ``NAME--incoming`` on the target while it arrives and
 handshake can leave either behind (xl: "domain is undefined, check at
 both ends").  The rule: a domain that runs under its own name wins; an
 ``--incoming`` copy that never ran is destroyed; a ``--migratedaway``
-source gets its name back and runs again.
+source gets its name back and runs again.  Each recovery step carries the
+host it runs on and its argv, so that a step that cannot be run is named
+as the exact command.  :func:`leftover_recovery` applies the same rule on a
+later run that finds such a leftover, and :func:`config_conflict` refuses a
+different config file of the same name on the target.
 """
 
 from __future__ import annotations
 
+import difflib
 import shlex
 
 from ansible_collections.xenops.xen.plugins.module_utils import _cold
@@ -42,6 +47,8 @@ RENAME_SOURCE = 'rename_source'
 UNPAUSE_SOURCE = 'unpause_source'
 DESTROY_SOURCE = 'destroy_source'
 UNPAUSE_TARGET = 'unpause_target'
+#: The host a recovery step runs on.
+SOURCE, TARGET = 'source', 'target'
 
 
 class MigrateError(ValueError):
@@ -108,12 +115,33 @@ def _host(label, state, info=None, bridges=(), **drbd):
                  'domains': sorted(state['domains'])}, **drbd)
 
 
+def config_conflict(files, target_label, force=False):
+    """The diff of a different config file of the same name on the target (None when there is none to replace).
+
+    :class:`MigrateError` unless ``force``: a move never overwrites another file of that name silently.
+    """
+    theirs, ours = files['target_config'], files['source_config']
+    if theirs is None or ours is None or theirs == ours:
+        return None
+    cfg = files['config_path']
+    diff = {'before': theirs, 'after': ours, 'before_header': '%s on %s' % (cfg, target_label),
+            'after_header': '%s here' % cfg}
+    if not force:
+        text = ''.join(difflib.unified_diff(theirs.splitlines(True), ours.splitlines(True), diff['before_header'],
+                                            diff['after_header']))
+        raise MigrateError('%s has a different %s: set force: true to replace it with the one here; nothing was '
+                           'changed\n%s' % (target_label, cfg, text), config_diff=diff)
+    return diff
+
+
 def _handover(name, files, target_label):
     """Config file and autostart link: onto the target, then off the source (what is not done yet)."""
     actions = []
     cfg = files['config_path']
     if files['source_config'] is not None and files['target_config'] != files['source_config']:
-        actions.append(Action(PUT_CONFIG, 'write %s on %s' % (cfg, target_label), path=cfg, text=files['source_config']))
+        replacing = ' (replacing a different one)' if files['target_config'] is not None else ''
+        actions.append(Action(PUT_CONFIG, 'write %s on %s%s' % (cfg, target_label, replacing), path=cfg,
+                              text=files['source_config']))
     if files['source_autostart'] and not files['target_autostart']:
         actions.append(Action(LINK_AUTOSTART, 'link %s to %s on %s' % (files['auto_path'], cfg, target_label),
                               path=files['auto_path'], target=cfg))
@@ -125,7 +153,7 @@ def _handover(name, files, target_label):
     return actions
 
 
-def plan(name, source, target, files, shared_disks=False, missing_paths=(), cold=None):
+def plan(name, source, target, files, shared_disks=False, missing_paths=(), cold=None, force=False):
     """The actions that make ``name`` run on the target, or :class:`MigrateError`.
 
     ``source``/``target``: ``{'label', 'state' (Toolstack.state()), 'info' (xl info facts), 'bridges'}``
@@ -134,18 +162,21 @@ def plan(name, source, target, files, shared_disks=False, missing_paths=(), cold
     ``source_config``/``target_config`` (text or None), ``source_autostart``/``target_autostart`` (bool).
     ``missing_paths``: disk paths the target does not have (checked only with ``shared_disks``).
     ``cold``: None when cold moves are not allowed, else ``{'disks', 'target_disks', 'remove_source_disks'}``
-    (see :func:`_cold.plan`) for a domain with local disks.
+    (see :func:`_cold.plan`) for a domain with local disks.  ``force``: replace a different config file of the
+    same name on the target (see :func:`config_conflict`).
     """
     here, there = source['state']['domains'], target['state']['domains']
     src_label, dst_label = source['label'], target['label']
-    stuck = ['%s on %s' % (n, label) for label, doms in ((src_label, here), (dst_label, there))
-             for n in sorted(doms) if n in (name + INCOMING, name + MIGRATEDAWAY)]
+    stuck = leftovers(name, source, target)
     if stuck:
-        raise MigrateError('an earlier migration of %s did not finish (%s): run again to recover it, or clean up by hand'
-                           % (name, ', '.join(stuck)), stuck=stuck)
+        # the caller recovers leftovers first (leftover_recovery); one still here was not cleared by that
+        steps = recovery(name, source['state'], target['state'], src_label, dst_label)[0]
+        raise MigrateError('an earlier migration of %s did not finish (%s); nothing was changed. By hand: %s'
+                           % (name, ', '.join(stuck), ', '.join(by_hand(steps, src_label, dst_label))), stuck=stuck)
     if name in here and name in there:
         raise MigrateError('%s runs on both %s (domid %s) and %s (domid %s): check which one is right, nothing was changed'
                            % (name, src_label, here[name]['domid'], dst_label, there[name]['domid']))
+    config_conflict(files, dst_label, force=force)
     if name in there:
         return _handover(name, files, dst_label)
     if name not in here:
@@ -178,42 +209,94 @@ def plan(name, source, target, files, shared_disks=False, missing_paths=(), cold
     return actions + _handover(name, files, dst_label)
 
 
+def _xl_step(kind, description, host, *argv, **params):
+    """A recovery step: ``xl ARGV`` on ``host`` (:data:`SOURCE` or :data:`TARGET`)."""
+    return Action(kind, description, host=host, argv=['xl'] + list(argv), **params)
+
+
 def recovery(name, source_state, target_state, source_label, target_label, was_paused=False):
     """After a failed ``xl migrate``: (actions that put ``name`` back on one host, where it runs then or None).
 
     ``source_state``/``target_state`` are :meth:`Toolstack.state` of both hosts read after the failure;
     ``was_paused``: the domain was paused before the migration (it stays paused on the source).
+    Each action has ``host`` (:data:`SOURCE` or :data:`TARGET`) and the ``argv`` that carries it out there.
     """
     here, there = source_state['domains'], target_state['domains']
     actions = []
     alive = ('running', 'blocked')
     target_runs = name in there and there[name].get('state') in alive
     if name + INCOMING in there:
-        actions.append(Action(DESTROY_TARGET, 'destroy %s%s on %s (it never ran there)' % (name, INCOMING, target_label),
-                              name=name + INCOMING))
+        actions.append(_xl_step(DESTROY_TARGET, 'destroy %s%s on %s (it never ran there)' % (name, INCOMING, target_label),
+                                TARGET, 'destroy', name + INCOMING, name=name + INCOMING))
     if target_runs:
         # the target runs it under its own name: the migration went through, the source's copy is stale
         if name + MIGRATEDAWAY in here:
-            actions.append(Action(DESTROY_SOURCE, 'destroy the stale %s%s here' % (name, MIGRATEDAWAY),
-                                  name=name + MIGRATEDAWAY))
+            actions.append(_xl_step(DESTROY_SOURCE, 'destroy the stale %s%s here' % (name, MIGRATEDAWAY),
+                                    SOURCE, 'destroy', name + MIGRATEDAWAY, name=name + MIGRATEDAWAY))
         return actions, target_label
     if name in there:
         # on the target, but not running (paused before the handshake): the source copy is the one to keep
         if name + MIGRATEDAWAY in here or name in here:
-            actions.append(Action(DESTROY_TARGET, 'destroy %s on %s (it %s there)' % (name, target_label, there[name].get('state')),
-                                  name=name))
+            actions.append(_xl_step(DESTROY_TARGET, 'destroy %s on %s (it %s there)' % (
+                name, target_label, there[name].get('state')), TARGET, 'destroy', name, name=name))
         else:
             # the source copy is gone: the paused copy on the target is the domain now
-            actions.append(Action(UNPAUSE_TARGET, 'run %s on %s' % (name, target_label), name=name))
+            actions.append(_xl_step(UNPAUSE_TARGET, 'run %s on %s' % (name, target_label), TARGET, 'unpause', name,
+                                    name=name))
             return actions, target_label
     if name + MIGRATEDAWAY in here:
-        actions.append(Action(RENAME_SOURCE, 'rename %s%s back to %s here' % (name, MIGRATEDAWAY, name),
-                              old=name + MIGRATEDAWAY, new=name))
+        actions.append(_xl_step(RENAME_SOURCE, 'rename %s%s back to %s here' % (name, MIGRATEDAWAY, name),
+                                SOURCE, 'rename', name + MIGRATEDAWAY, name, old=name + MIGRATEDAWAY, new=name))
         if not was_paused:
-            actions.append(Action(UNPAUSE_SOURCE, 'run %s here again' % name, name=name))
+            actions.append(_xl_step(UNPAUSE_SOURCE, 'run %s here again' % name, SOURCE, 'unpause', name, name=name))
         return actions, source_label
     if name in here:
         if here[name].get('state') == 'paused' and not was_paused:
-            actions.append(Action(UNPAUSE_SOURCE, 'run %s here again' % name, name=name))
+            actions.append(_xl_step(UNPAUSE_SOURCE, 'run %s here again' % name, SOURCE, 'unpause', name, name=name))
         return actions, source_label
     return actions, None
+
+
+def by_hand(steps, source_label, target_label):
+    """The exact commands of recovery steps, each with its host: ``['xl destroy web--incoming on lab2', ...]``."""
+    labels = {SOURCE: source_label, TARGET: target_label}
+    return ['%s on %s' % (' '.join(shlex.quote(a) for a in step.argv), labels[step.host]) for step in steps]
+
+
+def copies(name, state):
+    """What one host has of ``name``, under its own name or a migration's: ``['web--migratedaway (paused)']``."""
+    doms = state['domains']
+    return ['%s (%s)' % (n, doms[n].get('state')) for n in (name, name + INCOMING, name + MIGRATEDAWAY) if n in doms]
+
+
+def runs_on(name, source_state, target_state, source_label, target_label):
+    """The host that runs ``name`` under its own name (running or blocked), or None (neither, or both)."""
+    hosts = [label for label, state in ((source_label, source_state), (target_label, target_state))
+             if (state['domains'].get(name) or {}).get('state') in ('running', 'blocked')]
+    return hosts[0] if len(hosts) == 1 else None
+
+
+def leftovers(name, source, target):
+    """``['web--incoming on lab2', ...]``: what an earlier migration that did not finish left on either host."""
+    return ['%s on %s' % (n, host['label']) for host in (source, target)
+            for n in sorted(host['state']['domains']) if n in (name + INCOMING, name + MIGRATEDAWAY)]
+
+
+def leftover_recovery(name, source, target, config_path):
+    """A later run that finds a leftover of an interrupted migration: the steps of :func:`recovery` ([] for none).
+
+    Decided as after a failed ``xl migrate`` (the domain was running, so a ``--migratedaway`` copy runs again),
+    except that the only copy of the domain is never destroyed: :class:`MigrateError` names the commands then.
+    """
+    stuck = leftovers(name, source, target)
+    if not stuck:
+        return []
+    src_label, dst_label = source['label'], target['label']
+    steps, where = recovery(name, source['state'], target['state'], src_label, dst_label)
+    if where is None:
+        found = {src_label: copies(name, source['state']), dst_label: copies(name, target['state'])}
+        raise MigrateError('an earlier migration of %s did not finish (%s) and %s runs on neither host; nothing was '
+                           'changed. By hand: %s, then start %s from %s on one host'
+                           % (name, ', '.join(stuck), name, ', '.join(by_hand(steps, src_label, dst_label)), name,
+                              config_path), stuck=stuck, found=found, runs_on=None)
+    return steps

@@ -43,11 +43,11 @@ class RemoteRunner(object):
 
 
 def _recover(steps, handlers):
-    """Apply recovery steps as far as they go: (the steps done, what failed or None)."""
+    """Apply recovery steps as far as they go: (the steps done, the :class:`ActionFailed` of the one that failed or None)."""
     try:
         return apply(steps, handlers, errors=(CommandError,)), None
     except ActionFailed as exc:
-        return exc.done, '%s: %s' % (exc.action.description, exc)
+        return exc.done, exc
 
 
 class Migration(object):
@@ -171,21 +171,46 @@ class Migration(object):
         if result.rc == 0 and name in target['domains'] and name not in source['domains']:
             return
         steps, where = m.recovery(name, source, target, self.here, self.label, was_paused=was_paused)
-        handlers = {m.DESTROY_TARGET: lambda a: self.dst_xl.destroy(a.name),
-                    m.DESTROY_SOURCE: lambda a: self.src_xl.destroy(a.name),
-                    m.RENAME_SOURCE: lambda a: self.local.run(['xl', 'rename', a.old, a.new]),
-                    m.UNPAUSE_SOURCE: lambda a: self.src_xl.unpause(a.name),
-                    m.UNPAUSE_TARGET: lambda a: self.dst_xl.unpause(a.name)}
-        done, problem = _recover(steps, handlers)
+        headline = 'xl migrate of %s to %s failed (rc=%d)' % (name, self.label, result.rc)
+        failure = dict(cmd=result.cmd, rc=result.rc, stdout=result.stdout, stderr=result.stderr)
+        done = self.recover(steps, headline, **failure)
         outcome = ('%s runs on %s' % (name, where)) if where else ('%s runs on neither host: start it again from %s'
                                                                    % (name, self.config_path))
         raise m.MigrateError(
-            'xl migrate of %s to %s failed (rc=%d); %s%s%s' % (
-                name, self.label, result.rc, outcome,
-                ('; recovered: ' + ', '.join(a.description for a in done)) if done else '',
-                ('; recovery failed: ' + problem) if problem else ''),
-            cmd=result.cmd, rc=result.rc, stdout=result.stdout, stderr=result.stderr, runs_on=where,
-            recovery=[a.description for a in done], changed=bool(done) or where == self.label)
+            '%s; %s%s' % (headline, outcome, ('; recovered: ' + ', '.join(a.description for a in done)) if done else ''),
+            runs_on=where, recovery=[a.description for a in done], changed=bool(done) or where == self.label,
+            **failure)
+
+    def recover(self, steps, headline, **details):
+        """Apply recovery steps (each an argv on the source or the target); return the steps done.
+
+        When one fails the domain's state is undefined: both hosts are read again and :class:`MigrateError` says
+        what each has, the command that failed, and how to finish by hand.
+        """
+        runners = {m.SOURCE: self.local, m.TARGET: self.remote}
+        done, failed = _recover(steps, dict((s.kind, lambda a: runners[a.host].run(a.argv)) for s in steps))
+        if failed is None:
+            return done
+        name = self.p['name']
+        try:
+            source, target = self.src_xl.state(), self.dst_xl.state()
+        except CommandError as exc:
+            found, where, after = None, None, 'reading both hosts again failed too (%s): check both hosts' % exc.msg
+        else:
+            found = {self.here: m.copies(name, source), self.label: m.copies(name, target)}
+            where = m.runs_on(name, source, target, self.here, self.label)
+            rest = m.recovery(name, source, target, self.here, self.label)[0]
+            after = 'found %s: %s. Run the task again to recover%s' % (
+                ', '.join('%s on %s' % (', '.join(copies) or 'nothing', label) for label, copies in found.items()),
+                ('%s runs on %s' % (name, where)) if where else '%s runs on neither host' % name,
+                (', or by hand: ' + ', '.join(m.by_hand(rest, self.here, self.label))) if rest else '')
+        error = failed.error
+        raise m.MigrateError(
+            '%s; recovery stopped at "%s": %s%s; %s' % (
+                headline, failed.action.description, error,
+                ('; recovered before: ' + ', '.join(a.description for a in done)) if done else '', after),
+            runs_on=where, found=found, recovery=[a.description for a in done], changed=True,
+            recovery_failed=dict(error.output(), action=failed.action.description), **details)
 
     def _put_config(self, action):
         self.remote.run(['sh', '-c', 'mkdir -p "$(dirname "$1")" && cat > "$1.xenops-new" && mv -f "$1.xenops-new" "$1"',
@@ -263,7 +288,8 @@ class Migration(object):
                     c.REMOVE_TARGET_CONFIG: lambda a: self.remote.run(['rm', '-f', '--', a.path]),
                     c.DROP_TARGET_DISK: self._drop_target_disk,
                     c.START_SOURCE: lambda a: self.local.run(['xl', 'create', a.path], cwd='/dev')}
-        done, problem = _recover(steps, handlers)
+        done, failed = _recover(steps, handlers)
+        problem = ('%s: %s' % (failed.action.description, failed.error)) if failed else None
         started = c.START_TARGET in [a.kind for a in exc.done]
         where = self.label if started else (self.here if problem is None else None)
         detail = getattr(exc.error, 'stderr', '') or str(exc.error)
@@ -284,19 +310,52 @@ class Migration(object):
 
 
 def converge(local, params, check_mode=False, diff=False):
-    """The module's result: ``name`` runs on the target, with its config file and autostart link there."""
+    """The module's result: ``name`` runs on the target, with its config file and autostart link there.
+
+    What an interrupted migration left (``NAME--incoming``, ``NAME--migratedaway``) is recovered first, as after a
+    failed ``xl migrate``; then both hosts are read again and the move goes on.
+    """
+    name = params['name']
     mig = Migration(local, params)
     source, target, files, missing = mig.read()
+    recover = m.leftover_recovery(name, source, target, mig.config_path)
+    if recover and check_mode:
+        result = {'changed': True, 'name': name, 'target': mig.label, 'actions': [a.description for a in recover]}
+        if diff:
+            found = ''.join('%s on %s\n' % (', '.join(m.copies(name, host['state'])) or 'nothing', host['label'])
+                            for host in (source, target))
+            result['diff'] = {'before': found,
+                              'after': 'runs on %s\n' % mig.label, 'before_header': 'domain %s' % name,
+                              'after_header': 'domain %s' % name}
+        return result
+    recovered = mig.recover(recover, 'an earlier migration of %s did not finish (%s)'
+                            % (name, ', '.join(m.leftovers(name, source, target)))) if recover else []
+    if recovered:
+        source, target, files, missing = mig.read()
+    try:
+        return _move(mig, source, target, files, missing, params, check_mode, diff, recovered)
+    except m.MigrateError as exc:
+        if recovered:
+            exc.details.update(changed=True, actions=[a.description for a in recovered])
+        raise
+    except ActionFailed as exc:
+        raise ActionFailed(exc.error, exc.action, recovered + exc.done)
+
+
+def _move(mig, source, target, files, missing, params, check_mode, diff, recovered):
     mig.source_type = (source['state']['domains'].get(params['name']) or {}).get('type')
     cold = mig.read_cold(source, target)
     actions = m.plan(params['name'], source, target, files, shared_disks=params['shared_disks'], missing_paths=missing,
-                     cold=cold)
-    result = {'changed': bool(actions), 'name': params['name'], 'target': mig.label,
-              'actions': [a.description for a in actions]}
+                     cold=cold, force=params['force'])
+    result = {'changed': bool(recovered or actions), 'name': params['name'], 'target': mig.label,
+              'actions': [a.description for a in recovered + actions]}
     if diff:
         before = mig.here if params['name'] in source['state']['domains'] else mig.label
         result['diff'] = {'before': 'runs on %s\n' % before, 'after': 'runs on %s\n' % mig.label,
                           'before_header': 'domain %s' % params['name'], 'after_header': 'domain %s' % params['name']}
+        replaced = m.config_conflict(files, mig.label, force=True)
+        if replaced:
+            result['diff'] = [result['diff'], replaced]
     if check_mode or not actions:
         return result
     # a failed migration raises MigrateError itself (with what its recovery did); it is the first action

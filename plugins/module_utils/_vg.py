@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 
 from ansible_collections.xenops.xen.plugins.module_utils import _plan
+from ansible_collections.xenops.xen.plugins.module_utils._inuse import device_identity
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError
 from ansible_collections.xenops.xen.plugins.module_utils._volume_spec import name_error
 
@@ -29,19 +30,33 @@ class VgError(Exception):
     """Invalid input or a refused change; the message is meant for the user."""
 
 
-def resolve(devices, exists=os.path.exists, realpath=os.path.realpath):
-    """The devices as canonical paths (symlinks such as /dev/disk/by-id resolved); :class:`VgError` for a missing one."""
+def resolve(devices, exists=os.path.exists, realpath=os.path.realpath, identity=device_identity):
+    """The devices as canonical paths (symlinks such as /dev/disk/by-id resolved), each device once whatever its
+    spelling (see :func:`~._inuse.device_identity`); :class:`VgError` for a missing one."""
     if not devices:
         raise VgError('pvs must name at least one device')
     missing = [d for d in devices if not isinstance(d, str) or not d.startswith('/') or not exists(d)]
     if missing:
         raise VgError('device(s) %s do not exist (give absolute paths of block devices)' % ', '.join(map(str, missing)))
-    resolved = []
+    resolved, seen = [], set()
     for device in devices:
-        path = realpath(device)
-        if path not in resolved:
-            resolved.append(path)
+        key = identity(device)
+        if key not in seen:
+            seen.add(key)
+            resolved.append(realpath(device))
     return resolved
+
+
+def same_spelling(devices, pvs, identity=device_identity):
+    """``pvs`` (``{name LVM reports: group}``) with each physical volume that is one of ``devices`` named as there.
+
+    LVM names a PV on device-mapper ``/dev/mapper/NAME`` while the task's device resolves to ``/dev/dm-N`` (or
+    the other way round): both sides are compared by the device they name, never by their spelling.
+    """
+    spelling = {}
+    for device in devices:
+        spelling.setdefault(identity(device), device)
+    return dict((spelling.get(identity(name), name), group) for name, group in pvs.items())
 
 
 def plan(vg, devices, pvs, vgs, signatures, force=False):
@@ -90,7 +105,7 @@ def _state(vg, devices, pvs, vgs):
     return {'state': 'present' if vg in vgs else 'absent', 'pvs': members}
 
 
-def converge(lvm, vg, devices, force=False, check_mode=False, diff=False):
+def converge(lvm, vg, devices, force=False, check_mode=False, diff=False, identity=device_identity):
     """Read the PVs, VGs and the signatures of new devices once, plan, apply; return the module result.
 
     Raises :class:`VgError` (nothing changed), :class:`~._runner.CommandError`
@@ -99,7 +114,7 @@ def converge(lvm, vg, devices, force=False, check_mode=False, diff=False):
     error = name_error('volume group', vg)
     if error:
         raise VgError(error)
-    pvs = lvm.physical_volumes()
+    pvs = same_spelling(devices, lvm.physical_volumes(), identity)
     vgs = lvm.volume_groups()
     new = [d for d in devices if d not in pvs]
     signatures = lvm.signatures(new) if new else {}

@@ -36,7 +36,16 @@ description:
     domain C(NAME--incoming) on the target while it arrives and C(NAME--migratedaway) here before the final
     handshake. A copy on the target that never ran is destroyed; a C(--migratedaway) domain here gets its name
     back and runs again; when the target runs the domain under its own name, the stale copy here is destroyed.
-    The task fails and says where the domain runs.
+    The task fails and says where the domain runs. When a step of that recovery fails (the domain's state is then
+    undefined, as xl says, check at both ends), the module reads both hosts again and the task fails with what it
+    found on each host (RV(found)), the command that failed (RV(recovery_failed)) and the commands that would
+    finish the recovery by hand.
+  - A later run that finds C(NAME--incoming) or C(NAME--migratedaway) left by a migration that did not finish
+    recovers first, with the same rule (a C(--migratedaway) domain runs again), then reads both hosts again and
+    moves the domain. When the only copy left is a C(NAME--incoming) on the target, nothing is destroyed and the
+    task fails with the commands to run by hand.
+  - A config file of the same name on the target that differs from the one here is not overwritten; the task fails
+    before anything changes and shows the difference, unless O(force=true).
   - The SSH connection from this host to the target must work without a password or a host key prompt (for
     example with a key only for migrations); the P(xenops.xen.fleet#role) role sets that up.
 extends_documentation_fragment:
@@ -48,7 +57,8 @@ attributes:
       the move; nothing is changed on either host.
   diff_mode:
     support: full
-    details: Which host runs the domain, before and after.
+    details: Which host runs the domain, before and after; with O(force=true), a different config file on the target
+      that is replaced.
   idempotent:
     support: full
 options:
@@ -107,6 +117,12 @@ options:
     default: 300
   remove_source_disks:
     description: After a cold move, remove the domain's LVM volumes and image files here (only once it runs on the target).
+    type: bool
+    default: false
+  force:
+    description:
+      - Replace a config file of the same name on the target that differs from the one here (with O(force=false)
+        the task fails and shows the difference). In diff mode the replaced file is shown.
     type: bool
     default: false
 seealso:
@@ -181,6 +197,22 @@ recovery:
   returned: failure of C(xl migrate) or of a cold move
   type: list
   elements: str
+found:
+  description:
+    - What each host has of the domain (under its name, C(NAME--incoming) or C(NAME--migratedaway), with its
+      state) when a recovery stopped half way, or when a leftover of an earlier migration is the only copy left.
+  returned: failure of a recovery step, or a leftover that is the only copy
+  type: dict
+  sample: {lab1: [web--migratedaway (paused)], lab2: [web--incoming (paused)]}
+recovery_failed:
+  description: The recovery step that failed and its command (C(action), C(cmd), C(rc), C(stdout), C(stderr)).
+  returned: failure of a recovery step
+  type: dict
+  sample: {action: destroy web--incoming on lab2 (it never ran there), cmd: [ssh, -l, root, lab2, xl destroy web--incoming], rc: 1}
+config_diff:
+  description: The config file on the target and the one here (C(before), C(after) and their headers).
+  returned: when a different config file of the same name on the target was refused
+  type: dict
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -207,6 +239,7 @@ def main():
             cold=dict(type='bool', default=False),
             shutdown_timeout=dict(type='int', default=300),
             remove_source_disks=dict(type='bool', default=False),
+            force=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
     )

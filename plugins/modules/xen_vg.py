@@ -17,7 +17,9 @@ description:
   - Never takes a device that belongs to another volume group, and never overwrites a device on which C(blkid -p)
     finds a signature (a file system, a partition table, RAID or LVM metadata) unless O(force=true).
   - Devices of the group that O(pvs) does not list are left in it; the module never shrinks or removes a group.
-  - Devices are compared by their real path, so C(/dev/disk/by-id/...) names and C(/dev/sdb) are the same device.
+  - Devices are compared by the device they name (the major:minor number of a block device, else the real path),
+    never by their spelling, both in O(pvs) and as C(pvs) reports them. C(/dev/disk/by-id/...) and C(/dev/sdb) are the
+    same device, and so are C(/dev/mapper/NAME) (LUKS, multipath) and C(/dev/dm-N).
 extends_documentation_fragment:
   - xenops.xen.attributes
 attributes:

@@ -52,6 +52,57 @@ def test_recovery_destroys_the_incoming_copy_by_its_name():
     assert actions[0].name == 'web--incoming' and (actions[1].old, actions[1].new) == ('web--migratedaway', 'web')
 
 
+def test_recovery_steps_are_exact_commands_on_their_host():
+    actions = m.recovery('web', state(web__migratedaway='paused'), state(web__incoming='paused'), 'lab1', 'lab2')[0]
+    assert [(a.host, a.argv) for a in actions] == [
+        (m.TARGET, ['xl', 'destroy', 'web--incoming']), (m.SOURCE, ['xl', 'rename', 'web--migratedaway', 'web']),
+        (m.SOURCE, ['xl', 'unpause', 'web'])]
+    assert m.by_hand(actions, 'lab1', 'lab2') == ['xl destroy web--incoming on lab2',
+                                                  'xl rename web--migratedaway web on lab1', 'xl unpause web on lab1']
+
+
+def host(label, **domains):
+    return {'label': label, 'state': state(**domains)}
+
+
+@pytest.mark.parametrize('source, target, kinds', [
+    (host('lab1', web='running'), host('lab2'), []),
+    (host('lab1', web__migratedaway='paused'), host('lab2', web__incoming='paused'),
+     [m.DESTROY_TARGET, m.RENAME_SOURCE, m.UNPAUSE_SOURCE]),
+    (host('lab1', web='running'), host('lab2', web__incoming='paused'), [m.DESTROY_TARGET]),
+    (host('lab1', web__migratedaway='paused'), host('lab2', web='running'), [m.DESTROY_SOURCE]),
+])
+def test_leftover_recovery_decides_as_after_a_failed_migration(source, target, kinds):
+    assert [a.kind for a in m.leftover_recovery('web', source, target, '/etc/xen/web.cfg')] == kinds
+
+
+def test_leftover_recovery_never_destroys_the_only_copy():
+    with pytest.raises(m.MigrateError) as err:
+        m.leftover_recovery('web', host('lab1'), host('lab2', web__incoming='paused'), '/etc/xen/web.cfg')
+    assert err.value.details['found'] == {'lab1': [], 'lab2': ['web--incoming (paused)']}
+    assert 'By hand: xl destroy web--incoming on lab2, then start web from /etc/xen/web.cfg on one host' in err.value.msg
+
+
+@pytest.mark.parametrize('target_config, force, replaced', [
+    (None, False, None), ('name = "web"\n', False, None),
+    ('name = "web"\nmemory = 512\n', True, {
+        'before': 'name = "web"\nmemory = 512\n', 'after': 'name = "web"\n',
+        'before_header': '/etc/xen/web.cfg on lab2', 'after_header': '/etc/xen/web.cfg here'}),
+])
+def test_config_conflict(target_config, force, replaced):
+    files = {'config_path': '/etc/xen/web.cfg', 'source_config': 'name = "web"\n', 'target_config': target_config}
+    assert m.config_conflict(files, 'lab2', force=force) == replaced
+
+
+def test_config_conflict_without_force_shows_the_diff():
+    files = {'config_path': '/etc/xen/web.cfg', 'source_config': 'name = "web"\nmemory = 256\n',
+             'target_config': 'name = "web"\nmemory = 512\n'}
+    with pytest.raises(m.MigrateError) as err:
+        m.config_conflict(files, 'lab2')
+    assert err.value.msg.endswith('--- /etc/xen/web.cfg on lab2\n+++ /etc/xen/web.cfg here\n@@ -1,2 +1,2 @@\n'
+                                  ' name = "web"\n-memory = 512\n+memory = 256\n'), err.value.msg
+
+
 def test_bridge_names_of_ip_link():
     out = ('4: xenbr0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP mode DEFAULT group default\n'
            '7: br.10@eth1: <BROADCAST,MULTICAST> mtu 1500\n')

@@ -28,6 +28,9 @@ PLAIN = json.loads(labdata.text('xl_list.json'))['stdout']
 INFO = json.loads(labdata.text('xl_info.json'))['stdout']
 HEADER, DOM0_ROW = PLAIN.splitlines()[:2]
 ROWS = dict((line.split()[0], line) for line in PLAIN.splitlines()[1:])
+# the rows of the lab's xl list while web was paused, as 'NAME (paused)'
+ROWS.update(('%s (paused)' % line.split()[0], line) for line in
+            json.loads(labdata.text('xl_list_paused.json'))['stdout'].splitlines()[1:] if '--p---' in line)
 SSH = ['ssh', '-o', 'BatchMode=yes', '-l', 'root', '10.99.0.12']
 XL_SSH = 'ssh -o BatchMode=yes -l root'
 BRIDGES = '4: xenbr0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP mode DEFAULT\n'
@@ -205,12 +208,102 @@ def test_name_taken_on_the_target_is_refused(dirs):
     assert result['msg'].startswith('web runs on both lab1 (domid 4) and lab2 (domid 4)'), result['msg']
 
 
-def test_leftover_of_an_earlier_migration_is_refused(dirs):
-    target = (long_of(), plain_of(('web--incoming', 'web')))
-    calls = local_state(*SOURCE) + remote_state(*target) + remote_reads() + file_reads(dirs)
+# what a failed handshake leaves (xl: "domain is undefined, check at both ends"): the source paused as
+# web--migratedaway (the row of the lab's xl list while web was paused), the target's web--incoming
+STUCK_SOURCE = (long_of('news'), plain_of('news', ('web--migratedaway', 'web (paused)')))
+STUCK_TARGET = (long_of(), plain_of(('web--incoming', 'web (paused)')))
+UNDO_HANDSHAKE = [remote('xl destroy web--incoming'), Call(['xl', 'rename', 'web--migratedaway', 'web']),
+                  Call(['xl', 'unpause', 'web'])]
+MIGRATE = Call(['xl', 'migrate', '-s', XL_SSH, 'web', '10.99.0.12'], err='migration sender: Migration successful.\n')
+
+
+def test_leftover_of_an_earlier_migration_is_recovered_then_the_domain_moves(dirs):
+    # a run after an interrupted move: read both hosts, undo the handshake as after a failed xl migrate, move again
+    calls = (local_state(*STUCK_SOURCE) + remote_state(*STUCK_TARGET) + file_reads(dirs) + UNDO_HANDSHAKE
+             + local_state(*SOURCE) + remote_state(*EMPTY) + remote_reads() + file_reads(dirs)
+             + local_state(*SOURCE) + [MIGRATE] + local_state(*MOVED_SOURCE) + remote_state(*MOVED_TARGET)
+             + handover(dirs))
+    result, failed, seen = run_module(xen_migrate.main, args(dirs), calls=calls)
+    assert failed is False, result
+    assert result['changed'] is True and result['method'] == 'live'
+    assert result['actions'][:4] == ['destroy web--incoming on lab2 (it never ran there)',
+                                     'rename web--migratedaway back to web here', 'run web here again',
+                                     'migrate web live from lab1 to lab2']
+    assert not os.path.exists(str(dirs / 'web.cfg'))
+
+
+@pytest.mark.parametrize('target, recovery', [
+    (STUCK_TARGET, ['destroy web--incoming on lab2 (it never ran there)', 'rename web--migratedaway back to web here',
+                    'run web here again']),
+    (MOVED_TARGET, ['destroy the stale web--migratedaway here']),
+])
+def test_leftover_in_check_mode_reports_the_recovery_and_changes_nothing(dirs, target, recovery):
+    calls = local_state(*STUCK_SOURCE) + remote_state(*target) + file_reads(dirs, config='name = "web"\n')
+    result, failed, seen = run_module(xen_migrate.main, args(dirs), calls=calls, check_mode=True)
+    assert (failed, result['changed']) == (False, True), result
+    assert result['actions'] == recovery
+    assert [argv for argv in seen if argv[0] == 'xl' or argv[-1].startswith('xl ')] == [
+        ['xl', 'list', '-l'], ['xl', 'list'], SSH + ['xl list -l'], SSH + ['xl list']]
+
+
+def test_leftover_that_is_the_only_copy_is_not_destroyed_and_the_commands_are_named(dirs):
+    calls = local_state(*EMPTY) + remote_state(*STUCK_TARGET) + file_reads(dirs)
+    result, failed, seen = run_module(xen_migrate.main, args(dirs), calls=calls)
+    assert failed is True and not result.get('changed')
+    assert result['found'] == {'lab1': [], 'lab2': ['web--incoming (paused)']}
+    assert result['msg'] == (
+        'an earlier migration of web did not finish (web--incoming on lab2) and web runs on neither host; nothing was '
+        'changed. By hand: xl destroy web--incoming on lab2, then start web from %s on one host' % (dirs / 'web.cfg'))
+    assert [argv for argv in seen if 'destroy' in ' '.join(argv)] == []
+
+
+def test_recovery_that_stops_half_way_fails_and_says_what_each_host_has(dirs):
+    destroy_failed = ('libxl: error: libxl_domain.c:1536:devices_destroy_cb: Domain 7:libxl__devices_destroy failed\n'
+                      'libxl: error: libxl_domain.c:1000:domain_destroy_callback: Domain 7:Unable to destroy guest\n')
+    calls = (local_state(*SOURCE) + remote_state(*EMPTY) + remote_reads() + file_reads(dirs) + local_state(*SOURCE)
+             + [Call(['xl', 'migrate', '-s', XL_SSH, 'web', '10.99.0.12'], rc=1, err='domain is undefined\n')]
+             + local_state(*STUCK_SOURCE) + remote_state(*STUCK_TARGET)
+             + [remote('xl destroy web--incoming', rc=1, err=destroy_failed)]
+             + local_state(*STUCK_SOURCE) + remote_state(*STUCK_TARGET))
     result, failed, seen = run_module(xen_migrate.main, args(dirs), calls=calls)
     assert failed is True
-    assert 'an earlier migration of web did not finish (web--incoming on lab2)' in result['msg'], result['msg']
+    assert result['runs_on'] is None and result['recovery'] == []
+    assert result['found'] == {'lab1': ['web--migratedaway (paused)'], 'lab2': ['web--incoming (paused)']}
+    assert result['recovery_failed']['cmd'] == SSH + ['xl destroy web--incoming']
+    assert result['recovery_failed']['rc'] == 1 and 'Unable to destroy guest' in result['recovery_failed']['stderr']
+    msg = result['msg']
+    assert msg.startswith('xl migrate of web to lab2 failed (rc=1); recovery stopped at "destroy web--incoming on lab2 '
+                          '(it never ran there)": command \'%s\' failed with rc=1' % ' '.join(SSH + ['xl destroy web--incoming'])), msg
+    assert msg.endswith('found web--migratedaway (paused) on lab1, web--incoming (paused) on lab2: web runs on neither '
+                        'host. Run the task again to recover, or by hand: xl destroy web--incoming on lab2, '
+                        'xl rename web--migratedaway web on lab1, xl unpause web on lab1'), msg
+    assert "runs on lab1" not in msg
+    assert os.path.exists(str(dirs / 'web.cfg'))
+
+
+def test_different_config_file_on_the_target_is_refused_with_its_diff(dirs):
+    theirs = 'name = "web"\nmemory = 512\n'
+    calls = local_state(*SOURCE) + remote_state(*EMPTY) + remote_reads() + file_reads(dirs, config=theirs)
+    result, failed, seen = run_module(xen_migrate.main, args(dirs), calls=calls)
+    assert failed is True
+    msg = result['msg']
+    assert msg.startswith('lab2 has a different %s: set force: true to replace it with the one here; nothing was '
+                          'changed' % (dirs / 'web.cfg')), msg
+    assert '\n-memory = 512\n' in msg and '--- %s on lab2' % (dirs / 'web.cfg') in msg, msg
+    assert not [argv for argv in seen if 'migrate' in argv]
+
+
+def test_different_config_file_on_the_target_is_replaced_with_force_and_shown_in_the_diff(dirs):
+    theirs = 'name = "web"\nmemory = 512\n'
+    calls = (local_state(*SOURCE) + remote_state(*EMPTY) + remote_reads() + file_reads(dirs, config=theirs)
+             + local_state(*SOURCE) + [MIGRATE] + local_state(*MOVED_SOURCE) + remote_state(*MOVED_TARGET)
+             + handover(dirs))
+    result, failed, seen = run_module(xen_migrate.main, args(dirs, force=True), calls=calls, diff=True)
+    assert failed is False, result
+    assert result['actions'][1] == 'write %s on lab2 (replacing a different one)' % (dirs / 'web.cfg')
+    assert result['diff'][1] == {'before': theirs, 'after': 'name = "web"\n',
+                                 'before_header': '%s on lab2' % (dirs / 'web.cfg'),
+                                 'after_header': '%s here' % (dirs / 'web.cfg')}
 
 
 def test_failed_migration_that_xl_undid_leaves_the_domain_running_here(dirs):

@@ -142,3 +142,63 @@ def test_failed_command_reports_what_was_done(disks):
     assert failed is True
     assert result['actions'] == ['create physical volume %s' % disks['sdb']] and result['changed'] is True
     assert result['rc'] == 5 and 'already exists' in result['stderr']
+
+
+@pytest.fixture
+def mapper(tmp_path):
+    """A device-mapper device as udev lays it out: the node dm-3 and the link mapper/crypt_pv -> ../dm-3."""
+    (tmp_path / 'dm-3').write_text('')
+    (tmp_path / 'mapper').mkdir()
+    os.symlink('../dm-3', str(tmp_path / 'mapper' / 'crypt_pv'))
+    return {'node': str(tmp_path / 'dm-3'), 'link': str(tmp_path / 'mapper' / 'crypt_pv')}
+
+
+@pytest.mark.parametrize('named', ['link', 'node'])
+def test_second_run_on_a_pv_that_lvm_names_through_device_mapper_is_no_change(mapper, named):
+    # pvs names a LUKS or multipath PV /dev/mapper/NAME; the task names it either way (the module resolves to dm-N)
+    result, failed, seen = run(dict(name='vg_xen', pvs=[mapper[named]]),
+                               [pvs_out(**{mapper['link']: 'vg_xen'}), vgs_out('vg_xen')], diff=True)
+    assert (failed, result['changed'], result['actions']) == (False, False, []), result
+    assert seen == [PVS, VGS]
+    assert result['pvs'] == [mapper['node']]
+    assert result['diff']['before'] == result['diff']['after']
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_pv_of_another_group_named_through_device_mapper_is_refused_even_with_force(mapper, check_mode):
+    result, failed, seen = run(dict(name='vg_xen', pvs=[mapper['link']], force=True),
+                               [pvs_out(**{mapper['link']: 'vg_other'}), vgs_out('vg_other')], check_mode=check_mode)
+    assert failed is True
+    assert result['msg'] == ('%s (in vg_other) already belong to another volume group; xen_vg never takes a device '
+                             'from another group (vgreduce it there first)' % mapper['node'])
+    assert seen == [PVS, VGS]
+
+
+def test_one_device_named_twice_is_taken_once(mapper):
+    result, failed, seen = run(dict(name='vg_xen', pvs=[mapper['link'], mapper['node']]), [
+        pvs_out(), vgs_out(), blkid(mapper['node']),
+        Call(['pvcreate', '--yes', mapper['node']]), Call(['vgcreate', 'vg_xen', mapper['node']])])
+    assert failed is False, result
+    assert result['pvs'] == [mapper['node']]
+
+
+def test_block_nodes_of_one_device_are_one_device_whatever_their_names():
+    # where /dev/mapper/NAME is a node of its own (not a link to dm-N), the device number says they are one device
+    import stat as st
+    from ansible_collections.xenops.xen.plugins.module_utils._inuse import device_identity
+    from ansible_collections.xenops.xen.plugins.module_utils._vg import same_spelling
+
+    nodes = {'/dev/mapper/crypt_pv': os.makedev(253, 3), '/dev/dm-3': os.makedev(253, 3), '/dev/sdb': os.makedev(8, 16)}
+
+    def fake_stat(path):
+        if path not in nodes:
+            raise OSError(2, 'No such file or directory', path)
+        return os.stat_result((st.S_IFBLK | 0o660, 0, 0, 1, 0, 6, 0, 0, 0, 0), {'st_rdev': nodes[path]})
+
+    def identity(path):
+        return device_identity(path, stat_path=fake_stat, realpath=lambda p: p)
+
+    assert identity('/dev/mapper/crypt_pv') == identity('/dev/dm-3') == ('block', 253, 3)
+    assert identity('/dev/sdb') != identity('/dev/dm-3')
+    assert same_spelling(['/dev/dm-3'], {'/dev/mapper/crypt_pv': 'vg_xen', '/dev/sdb': 'vg_other', '[unknown]': 'vg_xen'},
+                         identity) == {'/dev/dm-3': 'vg_xen', '/dev/sdb': 'vg_other', '[unknown]': 'vg_xen'}
