@@ -174,15 +174,15 @@ def test_build_config_order_and_values():
     cfg = build_config('web', {
         'type': 'pvh', 'kernel': '/k', 'cmdline': 'console=hvc0', 'memory': 512, 'maxmem': 1024, 'vcpus': 2,
         'disks': [{'target': '/dev/vg/web-root', 'vdev': 'xvda'}], 'vifs': [], 'on_crash': 'preserve',
-        'extra_options': {'serial': 'pty', 'pvshim': False, 'cpus': ['0-1', 3], 'localtime': True}})
+        'extra_options': {'serial': 'pty', 'nomigrate': False, 'cpus': ['0-1', 3], 'localtime': True}})
     assert cfg == {'name': 'web', 'type': 'pvh', 'kernel': '/k', 'cmdline': 'console=hvc0', 'memory': 512,
                    'maxmem': 1024, 'vcpus': 2, 'disk': ['format=raw, vdev=xvda, access=rw, target=/dev/vg/web-root'],
-                   'vif': [], 'on_crash': 'preserve', 'cpus': ['0-1', 3], 'localtime': 1, 'pvshim': 0, 'serial': 'pty'}
+                   'vif': [], 'on_crash': 'preserve', 'cpus': ['0-1', 3], 'localtime': 1, 'nomigrate': 0, 'serial': 'pty'}
     assert _xlcfg.render(cfg).splitlines()[2:] == [
         'name = "web"', 'type = "pvh"', 'kernel = "/k"', 'cmdline = "console=hvc0"', 'memory = 512',
         'maxmem = 1024', 'vcpus = 2', 'disk = [', '    "format=raw, vdev=xvda, access=rw, target=/dev/vg/web-root",',
         ']', 'vif = []', 'on_crash = "preserve"', 'cpus = [', '    "0-1",', '    3,', ']', 'localtime = 1',
-        'pvshim = 0', 'serial = "pty"']
+        'nomigrate = 0', 'serial = "pty"']
 
 
 HVM_ISO = {'target': '/srv/iso/netboot.iso', 'vdev': 'hdc', 'devtype': 'cdrom', 'access': 'ro'}
