@@ -131,3 +131,17 @@ def test_a_client_of_a_driver_domain_moves_only_where_that_domain_runs():
     assert str(exc.value) == ('cannot move web from lab1 to lab2: lab2 runs no driver domain router (the backend of '
                               'vifs of web)')
     assert plan_move(domain, A, host('lab2', domains=['router'])).method == LIVE
+
+
+@pytest.mark.parametrize('state', ['crashed', 'shutdown', 'dying'])
+def test_a_domain_that_does_not_run_is_not_moved_live_or_cold(state):
+    for allow_cold in (False, True):
+        with pytest.raises(MoveError) as exc:
+            plan_move(web(state=state), A, host('lab2'), allow_cold=allow_cold)
+        assert ('web is %s on lab1, and only a running domain moves: destroy it there (xl destroy web' % state
+                in str(exc.value))
+
+
+@pytest.mark.parametrize('state', ['running', 'blocked', 'paused'])
+def test_a_live_domain_moves(state):
+    assert plan_move(web(state=state), A, host('lab2')).method == LIVE
