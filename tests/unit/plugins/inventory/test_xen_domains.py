@@ -181,6 +181,25 @@ def test_bad_domains_fail_the_inventory_with_a_clear_error(tmp_path, plugin_file
     assert message in ' '.join(proc.stderr.split())
 
 
+@pytest.mark.parametrize('fleet, message', [
+    ('{dns1: {memory: 256}}', 'xen_fleet_domains of host xen1 must be a list of domains, not a mapping'),
+    ('dns1', 'xen_fleet_domains of host xen1 must be a list of domains, not a string'),
+    ('7', 'xen_fleet_domains of host xen1 must be a list of domains, not a number'),
+    ('[{name: "web server"}]', "fleet domain web server: invalid domain name 'web server'"),
+])
+def test_fleet_domains_of_the_wrong_type_fail_the_inventory_as_xen_domains_do(tmp_path, plugin_file, fleet, message):
+    inv = write(tmp_path / 'inv' / 'hosts.yml', '''\
+        xen_hosts:
+          hosts:
+            xen1: {xen_domains: [{name: a}]}
+          vars:
+            xen_fleet_domains: %s
+        ''' % fleet)
+    proc = inventory(inv, plugin_file, check=False)
+    assert proc.returncode != 0
+    assert message in ' '.join(proc.stderr.split())
+
+
 def test_only_files_named_xen_domains_are_taken(tmp_path):
     inv = write(tmp_path / 'inv' / 'hosts.yml', 'xen_hosts: {hosts: {xen1: {xen_domains: [{name: a}]}}}\n')
     other = write(tmp_path / 'plugin' / 'domains.yml', 'plugin: xenops.xen.xen_domains\n')
