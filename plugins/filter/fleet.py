@@ -182,7 +182,8 @@ def allocate_addresses(domains, subnet, reserved, method):
 def fleet_placement(domains, hosts, drain=None, reserve_mib=0):
     """Which host runs which fleet domain (see fleet_placement.yml and module_utils/_placement.py)."""
     try:
-        return place(domains or [], hosts or {}, drain=drain or [], reserve_mib=reserve_mib).as_dict()
+        return place([] if domains is None else domains, {} if hosts is None else hosts, drain=drain,
+                     reserve_mib=reserve_mib).as_dict()
     except PlacementError as exc:
         raise AnsibleFilterError(str(exc))
 
@@ -190,7 +191,7 @@ def fleet_placement(domains, hosts, drain=None, reserve_mib=0):
 def fleet_plan(hosts, fleet_domains=None, drain=None, reserve_mib=0, default_memory=256, allow_cold=False):
     """Where every domain runs and the moves to get there (see fleet_plan.yml and module_utils/_fleet.py)."""
     try:
-        return plan_fleet(hosts or {}, fleet_domains or [], drain=drain or [], reserve_mib=reserve_mib,
+        return plan_fleet({} if hosts is None else hosts, fleet_domains, drain=drain, reserve_mib=reserve_mib,
                           default_memory=default_memory, allow_cold=bool(allow_cold))
     except FleetError as exc:
         raise AnsibleFilterError(str(exc))

@@ -28,6 +28,9 @@ description:
     overwritten.
   - A fleet-wide domain without C(host:) has no dom0 until the xenops.xen.fleet role places it, so it gets no
     dom0 group, no C(xen_dom0) and no jump.
+  - C(xen_domains) and C(xen_fleet_domains) must be lists of domain mappings; anything else (a mapping, a string, a
+    number) fails the inventory naming the variable and the host. A domain name that xenops.xen.xen_domain refuses
+    fails here too, with its message.
   - This plugin must come after the sources that define the Xen hosts; in an inventory directory name its
     file so that it sorts last, for example C(zz.xen_domains.yml).
 options:
@@ -112,7 +115,8 @@ from ansible.utils.vars import combine_vars
 from ansible.vars.plugins import get_vars_from_inventory_sources
 
 from ansible_collections.xenops.xen.plugins.filter.fleet import allocate_addresses
-from ansible_collections.xenops.xen.plugins.module_utils._inventory import InventoryError, domain_hosts, kind
+from ansible_collections.xenops.xen.plugins.module_utils._checks import kind
+from ansible_collections.xenops.xen.plugins.module_utils._inventory import InventoryError, domain_hosts
 
 # What the plugin reads of a dom0, templated.
 _CONNECTION_VARS = ('ansible_host', 'ansible_ssh_host', 'ansible_port', 'ansible_ssh_port', 'ansible_user',
@@ -149,6 +153,16 @@ class InventoryModule(BaseInventoryPlugin):
             raise AnsibleParserError('xen_domains: %s of host %s cannot be templated at inventory time: %s'
                                      % (name, host, to_native(exc)))
 
+    def _domains(self, hostvars, name, var):
+        """The list of domains ``var`` of host ``name`` (``xen_domains`` or ``xen_fleet_domains``), checked alike."""
+        domains = self._value(hostvars, var, [], name)
+        if domains is None:
+            return []
+        if not isinstance(domains, list):
+            raise AnsibleParserError('xen_domains: %s of host %s must be a list of domains, not %s'
+                                     % (var, name, kind(domains)))
+        return domains
+
     def parse(self, inventory, loader, path, cache=True):
         super(InventoryModule, self).parse(inventory, loader, path, cache=cache)
         self._read_config_data(path)
@@ -166,10 +180,7 @@ class InventoryModule(BaseInventoryPlugin):
             in_group = any(g.name == hosts_group for g in host.get_groups())
             if not in_group and domains_var not in hostvars:
                 continue
-            domains = self._value(hostvars, domains_var, [], name) or []
-            if not isinstance(domains, list):
-                raise AnsibleParserError('xen_domains: %s of host %s must be a list of domains, not %s'
-                                         % (domains_var, name, kind(domains)))
+            domains = self._domains(hostvars, name, domains_var)
             subnet = self._value(hostvars, 'domains_subnet', '', name)
             if subnet:
                 reserved = self._value(hostvars, 'domains_subnet_reserved', [], name)
@@ -182,7 +193,7 @@ class InventoryModule(BaseInventoryPlugin):
             connection = dict((v, self._value(hostvars, v, None, name)) for v in _CONNECTION_VARS if v in hostvars)
             dom0s.append({'name': name, 'domains': domains, 'connection': connection,
                           'network_bridges': self._value(hostvars, 'network_bridges', [], name) or []})
-            for dom in self._value(hostvars, fleet_var, [], name) or []:
+            for dom in self._domains(hostvars, name, fleet_var):
                 key = dom.get('name') if isinstance(dom, dict) else repr(dom)
                 if key in fleet_seen:
                     if fleet_seen[key] != dom:

@@ -21,7 +21,8 @@ plan with every reason, so a run that cannot finish does not begin.
 
 from __future__ import annotations
 
-from ansible_collections.xenops.xen.plugins.module_utils._migrate import domain_for_move
+from ansible_collections.xenops.xen.plugins.module_utils._checks import list_of, mapping, whole_number
+from ansible_collections.xenops.xen.plugins.module_utils._migrate import domain_for_move, used_memory
 from ansible_collections.xenops.xen.plugins.module_utils._moves import MoveError, plan_move
 from ansible_collections.xenops.xen.plugins.module_utils._placement import PlacementError, place
 
@@ -39,12 +40,36 @@ def _clean(entry):
     return dict((k, v) for k, v in entry.items() if k not in FLEET_KEYS)
 
 
-def _memory(entry, default_memory):
+def _memory(entry, default_memory, now=None):
+    """The one memory figure of a domain, for its placement and for the preflight of its move.
+
+    The larger of what the inventory gives it and what it uses now (``now``, from ``xl list`` of the host that
+    runs it): a move needs what it uses now on the target, and the domains role gives it its inventory memory there.
+    """
     memory = entry.get('memory', default_memory)
     try:
-        return int(memory)
+        memory = int(memory)
     except (TypeError, ValueError):
         raise FleetError('domain %s: memory must be a whole number of MiB, got %r' % (entry.get('name'), memory))
+    return max(memory, now or 0)
+
+
+def _list(value, what):
+    return [] if value is None else list_of(value, what, FleetError)
+
+
+def _entries(hosts, fleet_domains):
+    """``(host or None, entry)`` of every host's domains, then of the fleet domains, each checked to be a mapping."""
+    mapping(hosts, 'hosts (host name -> {domains, info})', FleetError)
+    listed = []
+    for host in sorted(hosts):
+        mapping(hosts[host], 'hosts.%s' % host, FleetError)
+        for index, entry in enumerate(_list(hosts[host].get('domains'), 'hosts.%s.domains' % host)):
+            listed.append((host, mapping(entry, 'hosts.%s.domains[%d] (an entry of its xen_domains)' % (host, index),
+                                         FleetError)))
+    for index, entry in enumerate(_list(fleet_domains, 'fleet_domains')):
+        listed.append((None, mapping(entry, 'fleet_domains[%d]' % index, FleetError)))
+    return listed
 
 
 def _running(hosts):
@@ -63,35 +88,42 @@ def plan(hosts, fleet_domains=(), drain=(), reserve_mib=0, default_memory=256, a
     ``fleet_domains``: entries with an optional ``host`` pin.  ``drain``: hosts to empty.
     A move is ``{'name', 'from', 'to', 'method', 'memory'}``, in the order to run them.
     """
-    drain = list(drain or ())
+    listed = _entries(hosts, fleet_domains)
+    fleet_domains = [e for h, e in listed if h is None]
+    drain = _list(drain, 'drain')
+    reserve_mib = whole_number(reserve_mib, 'reserve_mib', FleetError, low=0)
+    default_memory = whole_number(default_memory, 'default_memory', FleetError, low=1)
     unknown = [h for h in drain if h not in hosts]
     if unknown:
         raise FleetError('cannot drain %s: not a host of this play (%s)' % (', '.join(unknown), ', '.join(sorted(hosts))))
     placement = dict((h, []) for h in hosts)
-    entries, domains, owner = {}, [], {}
-    for host in sorted(hosts):
-        for entry in hosts[host].get('domains') or []:
-            name = entry.get('name')
-            if name in owner:
-                raise FleetError('domain %s is listed for both %s and %s' % (name, owner[name], host))
-            owner[name] = host
-            if entry.get('state', 'running') in NOT_PLACED:
-                continue
-            entries[name] = entry
-            domains.append({'name': name, 'memory': _memory(entry, default_memory), 'avoid': entry.get('avoid') or [],
-                            'host': None if host in drain else host})
-    for entry in fleet_domains or ():
+    owner = {}
+    for host, entry in listed:
         name = entry.get('name')
         if name in owner:
-            raise FleetError('domain %s is listed for %s and as a fleet domain' % (name, owner[name]))
-        owner[name] = 'the fleet'
-        entries[name] = entry
-        domains.append({'name': name, 'memory': _memory(entry, default_memory), 'avoid': entry.get('avoid') or [],
-                        'host': entry.get('host')})
+            if owner[name] == host:
+                raise FleetError('domain %s is listed twice %s' % (name, 'for %s' % host if host else 'as a fleet domain'))
+            if host is None:
+                raise FleetError('domain %s is listed for %s and as a fleet domain' % (name, owner[name]))
+            raise FleetError('domain %s is listed for both %s and %s' % (name, owner[name], host))
+        owner[name] = host
+    # a domain that will not run is no one's neighbour: avoiding it is satisfied wherever it is
+    idle = set(e.get('name') for h, e in listed if e.get('state', 'running') in NOT_PLACED)
     where = _running(hosts)
+    entries, domains = {}, []
+    for host, entry in listed:
+        name = entry.get('name')
+        if host is not None and name in idle:
+            continue
+        entries[name] = entry
+        avoid = [] if name in idle else [a for a in _list(entry.get('avoid'), 'domain %s: avoid' % name) if a not in idle]
+        now = [used_memory(hosts[h]['info']['domains'][name]) for h in where.get(name, [])]
+        domains.append({'name': name, 'memory': _memory(entry, default_memory, max(now or [0])), 'avoid': avoid,
+                        'host': (None if host in drain else host) if host is not None else entry.get('host')})
     twice = sorted('%s (on %s)' % (n, ', '.join(h)) for n, h in where.items() if n in entries and len(h) > 1)
     if twice:
         raise FleetError('domains run on more than one host: %s; nothing was changed' % '; '.join(twice))
+    memory = dict((d['name'], d['memory']) for d in domains)
     free = {}
     view = {}
     for host in sorted(hosts):
@@ -103,8 +135,7 @@ def plan(hosts, fleet_domains=(), drain=(), reserve_mib=0, default_memory=256, a
                       'bridges': list(facts.get('bridges') or []), 'drbd': facts.get('drbd'),
                       'domains': sorted(running)}
     state = dict((h, {'free_mib': free[h], 'domains': dict(
-        (n, max(int(f.get('memory_mib') or 0), int(f.get('current_memory_mib') or 0)))
-        for n, f in ((hosts[h].get('info') or {}).get('domains') or {}).items())}) for h in hosts)
+        (n, used_memory(f)) for n, f in ((hosts[h].get('info') or {}).get('domains') or {}).items())}) for h in hosts)
     try:
         placed = place(domains, state, drain=drain, reserve_mib=reserve_mib)
     except PlacementError as exc:
@@ -124,10 +155,11 @@ def plan(hosts, fleet_domains=(), drain=(), reserve_mib=0, default_memory=256, a
         problems, left = [], []
         for name, source, target in pending:
             facts = hosts[source]['info']['domains'][name]
-            domain = domain_for_move(facts, shared=bool(entries[name].get('shared_disks')))
+            # the figure placement counted (at least what it uses now, which xen_migrate checks again)
+            domain = dict(domain_for_move(facts, shared=bool(entries[name].get('shared_disks'))), memory=memory[name])
             try:
                 move = plan_move(domain, dict(view[source], free_mib=free[source]),
-                                 dict(view[target], free_mib=free[target] - int(reserve_mib)), allow_cold=allow_cold)
+                                 dict(view[target], free_mib=free[target] - reserve_mib), allow_cold=allow_cold)
             except MoveError as exc:
                 problems.append(str(exc))
                 left.append((name, source, target))

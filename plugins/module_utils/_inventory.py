@@ -18,6 +18,9 @@ from __future__ import annotations
 import re
 import shlex
 
+from ansible_collections.xenops.xen.plugins.module_utils._checks import kind
+from ansible_collections.xenops.xen.plugins.module_utils._names import domain_name_error
+
 JUMP_MODES = ('auto', 'always', 'never')
 _GROUP_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
 
@@ -38,15 +41,6 @@ def _first(mapping, names):
         if value not in (None, ''):
             return value
     return None
-
-
-def kind(value):
-    """What a value is, in words (types from Ansible's templating have names of their own)."""
-    for cls, words in ((dict, 'a mapping'), (str, 'a string'), (list, 'a list'), (bool, 'a boolean'),
-                       (int, 'a number'), (float, 'a number')):
-        if isinstance(value, cls):
-            return words
-    return type(value).__name__
 
 
 def group_name(text):
@@ -154,7 +148,11 @@ def domain_hosts(dom0s, fleet_domains=(), jump='auto', domains_group='xen_domus'
     for dom0_name, dom, where in listed:
         if not isinstance(dom, dict) or not dom.get('name'):
             raise InventoryError('%s: a domain is a mapping with a name, not %r' % (where, dom))
-        name = str(dom['name'])
+        error = domain_name_error(dom['name'])
+        if error:
+            # the name xen_domain would refuse, with its message
+            raise InventoryError('%s: %s' % (where, error))
+        name = dom['name']
         if dom.get('state') == 'absent':
             continue
         if name in by_dom0:

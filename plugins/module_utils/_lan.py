@@ -18,6 +18,8 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from ansible_collections.xenops.xen.plugins.module_utils._checks import list_of, whole_number
+
 LAN_KEYS = frozenset(('name', 'subnet', 'members', 'id', 'bridge', 'mtu', 'port'))
 MEMBER_KEYS = frozenset(('name', 'ip'))
 _NAME_RE = re.compile(r'^[a-z0-9][a-z0-9-]*$')
@@ -32,20 +34,17 @@ class LanError(Exception):
     pass
 
 
-def _kind(value):
-    return type(value).__name__
-
-
 def _int(value, what, low, high):
-    if isinstance(value, bool):
-        raise LanError('%s must be a number from %d to %d, got %r' % (what, low, high, value))
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise LanError('%s must be a number from %d to %d, got %r' % (what, low, high, value))
-    if not low <= number <= high:
-        raise LanError('%s must be from %d to %d, got %d' % (what, low, high, number))
-    return number
+    # 7.5 is refused, not taken as 7
+    return whole_number(value, what, LanError, low, high)
+
+
+def _not_hosts(network):
+    """The addresses of a subnet that no member may have: its network address and (IPv4) its broadcast address."""
+    result = {network.network_address: 'network'}
+    if network.version == 4:
+        result[network.broadcast_address] = 'broadcast'
+    return result
 
 
 def _address(value, what):
@@ -63,10 +62,9 @@ def parse(networks):
     """
     if networks is None:
         return []
-    if not isinstance(networks, list):
-        raise LanError('xen_networks must be a list of private LANs, got %s' % _kind(networks))
+    networks = list_of(networks, 'xen_networks (a list of private LANs)', LanError)
     result = []
-    names, bridges, ids = set(), set(), set()
+    names, bridges, ids, subnets = set(), set(), set(), {}
     for index, lan in enumerate(networks):
         if not isinstance(lan, dict) or not lan.get('name'):
             raise LanError('private LAN %d has no name: %r' % (index, lan))
@@ -93,6 +91,10 @@ def parse(networks):
             network = ipaddress.ip_network(str(lan['subnet']), strict=True)
         except ValueError as exc:
             raise LanError('%s: subnet %r: %s' % (where, lan['subnet'], exc))
+        for other, known in sorted(subnets.items()):
+            if known.version == network.version and known.overlaps(network):
+                raise LanError('%s: subnet %s overlaps subnet %s of private LAN %s' % (where, network, known, other))
+        subnets[name] = network
         vni = None
         if lan.get('id') is not None:
             vni = _int(lan['id'], where + ': id (its VXLAN network identifier)', 1, MAX_VNI)
@@ -102,9 +104,7 @@ def parse(networks):
         mtu = _int(lan['mtu'], where + ': mtu', 576, 65535) if lan.get('mtu') is not None else (
             VXLAN_MTU if vni is not None else None)
         port = _int(lan.get('port', VXLAN_PORT), where + ': port', 1, 65535)
-        members_in = lan.get('members') or []
-        if not isinstance(members_in, list):
-            raise LanError('%s: members must be a list of domain names, got %s' % (where, _kind(members_in)))
+        members_in = list_of(lan.get('members') or [], '%s: members (domain names)' % where, LanError)
         hosts = network.hosts() if network.num_addresses > 2 else iter(network)
         members, seen_domains, seen_ips = [], set(), set()
         for position, member in enumerate(members_in):
@@ -126,6 +126,9 @@ def parse(networks):
                 address = _address(ip, '%s: ip of member %s' % (where, domain))
                 if address not in network:
                     raise LanError('%s: ip %s of member %s is not in subnet %s' % (where, address, domain, network))
+                if network.num_addresses > 2 and address in _not_hosts(network):
+                    raise LanError('%s: ip %s of member %s is the %s address of subnet %s, not a host address'
+                                   % (where, address, domain, _not_hosts(network)[address], network))
             if domain in seen_domains:
                 raise LanError('%s: domain %s is a member twice' % (where, domain))
             if address in seen_ips:
@@ -197,8 +200,7 @@ def domains(domain_list, networks):
         if vifs is None:
             # a domain without vifs: has one on the default bridge (the domains role's default), then the LANs
             vifs = [{}]
-        if not isinstance(vifs, list):
-            raise LanError('domain %s: vifs must be a list, got %s' % (dom['name'], _kind(vifs)))
+        vifs = list_of(vifs, 'domain %s: vifs' % dom['name'], LanError)
         have = set(v.get('bridge') for v in vifs if isinstance(v, dict))
         result.append(dict(dom, vifs=list(vifs) + [v for v in extra if v['bridge'] not in have]))
     return result

@@ -94,12 +94,19 @@ def _served(vif):
     return vif.get('backend') not in (None, '', '0', 'Domain-0')
 
 
+def used_memory(facts):
+    """MiB a running domain takes on a host (its ``xl list -l`` facts): the larger of its configured and current memory."""
+    return max(int(facts.get('memory_mib') or 0), int(facts.get('current_memory_mib') or 0))
+
+
 def domain_for_move(facts, shared=False):
     """The domain as :func:`_moves.plan_move` wants it, from its ``xl list -l`` facts."""
     return {
         'name': facts['name'],
         'type': facts.get('type'),
-        'memory': max(int(facts.get('memory_mib') or 0), int(facts.get('current_memory_mib') or 0)),
+        # crashed, shut down or dying: not moved (see _moves.LIVE_STATES)
+        'state': facts.get('state'),
+        'memory': used_memory(facts),
         # a vif served by a driver domain is on a bridge inside that domain: the target needs the domain
         'bridges': sorted(set(v['bridge'] for v in facts.get('vifs') or [] if v.get('bridge') and not _served(v))),
         'backends': sorted(set(v['backend'] for v in facts.get('vifs') or [] if _served(v))),
@@ -181,10 +188,7 @@ def plan(name, source, target, files, shared_disks=False, missing_paths=(), cold
         return _handover(name, files, dst_label)
     if name not in here:
         raise MigrateError('%s runs neither on %s nor on %s' % (name, src_label, dst_label))
-    facts = here[name]
-    if facts.get('state') not in ('running', 'blocked', 'paused'):
-        raise MigrateError('%s is %s on %s: only a live domain can migrate' % (name, facts.get('state'), src_label))
-    domain = domain_for_move(facts, shared=shared_disks)
+    domain = domain_for_move(here[name], shared=shared_disks)
     try:
         move = plan_move(domain, _host(src_label, source['state'], source.get('info')),
                          _host(dst_label, target['state'], target.get('info'), target.get('bridges') or (),

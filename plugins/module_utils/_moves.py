@@ -28,6 +28,9 @@ COLD = 'cold'
 #: before the final handshake); a domain of that name on either host is a migration that did not finish.
 MIGRATION_SUFFIXES = ('--incoming', '--migratedaway')
 REPLICATED_SCRIPTS = ('block-drbd',)
+#: ``xl list`` states of a domain that moves (live or cold); crashed, shut down (kept by ``on_poweroff=preserve``
+#: and the like) or dying it does not: ``xl migrate`` and ``xl shutdown`` need it live.
+LIVE_STATES = ('running', 'blocked', 'paused')
 
 _VERSION_RE = re.compile(r'(\d+)\.(\d+)')
 
@@ -106,7 +109,7 @@ def _drbd_problems(domain, source, target):
 
 
 def plan_move(domain, source, target, allow_cold=False):
-    """The :class:`Move` of ``domain`` (name, memory, disks, bridges) from host ``source`` to host ``target``.
+    """The :class:`Move` of ``domain`` (name, memory, disks, bridges, ``state``) from host ``source`` to host ``target``.
 
     A host is a dict: ``name``, ``xen_version``, ``free_mib``, ``bridges`` (names), ``domains`` (names
     it runs), ``virt_caps`` (``xl info``'s, or None when not known) and ``drbd`` (xen_info's DRBD resources;
@@ -121,6 +124,11 @@ def plan_move(domain, source, target, allow_cold=False):
         problems.append('%s already runs on %s' % (name, target['name']))
     if name not in (source.get('domains') or []):
         problems.append('%s does not run on %s' % (name, source['name']))
+    state = domain.get('state')
+    if state is not None and state not in LIVE_STATES:
+        problems.append('%s is %s on %s, and only a running domain moves: destroy it there (xl destroy %s, after '
+                        'xl dump-core if its crash is to be examined) or start it again, then run again'
+                        % (name, state, source['name'], name))
     for host in (source, target):
         stuck = [n for n in host.get('domains') or [] if n in ['%s%s' % (name, s) for s in MIGRATION_SUFFIXES]]
         if stuck:

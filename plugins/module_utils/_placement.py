@@ -26,6 +26,7 @@ symmetric: when web avoids web2, web2 also avoids web.
 
 from __future__ import annotations
 
+from ansible_collections.xenops.xen.plugins.module_utils._checks import list_of, mapping, whole_number
 from ansible_collections.xenops.xen.plugins.module_utils._names import domain_name_error
 
 
@@ -51,6 +52,24 @@ def _memory(domain):
     if isinstance(memory, bool) or not isinstance(memory, int) or memory < 1:
         raise PlacementError('domain %s: memory must be a whole number of MiB, got %r' % (domain.get('name'), memory))
     return memory
+
+
+def _shapes(domains, hosts, drain, reserve_mib):
+    """The input as :func:`place` reads it, or :class:`PlacementError` naming the option that has the wrong shape."""
+    domains = list_of(domains, 'domains', PlacementError)
+    for index, domain in enumerate(domains):
+        mapping(domain, 'domains[%d]' % index, PlacementError)
+        if domain.get('avoid') is not None:
+            list_of(domain['avoid'], 'domain %s: avoid' % domain.get('name'), PlacementError)
+    mapping(hosts, 'hosts (host name -> {free_mib, domains})', PlacementError)
+    for host in sorted(hosts, key=str):
+        mapping(hosts[host], 'hosts.%s' % host, PlacementError)
+        whole_number(hosts[host].get('free_mib') or 0, 'hosts.%s.free_mib' % host, PlacementError)
+        now = hosts[host].get('domains') or []
+        if not isinstance(now, dict):
+            list_of(now, 'hosts.%s.domains' % host, PlacementError)
+    drain = list_of(drain or [], 'drain', PlacementError)
+    return domains, drain, whole_number(reserve_mib or 0, 'reserve_mib', PlacementError, low=0)
 
 
 def _check(domains, hosts, drain):
@@ -94,7 +113,8 @@ def place(domains, hosts, drain=(), reserve_mib=0):
     the domains it runs now, a list of names or a dict name -> MiB they use
     (else their ``memory`` counts).
     """
-    drain = set(drain or ())
+    domains, drain, reserve_mib = _shapes(domains, hosts, drain, reserve_mib)
+    drain = set(drain)
     _check(domains, hosts, drain)
     fleet = dict((d['name'], d) for d in domains)
     running, using = {}, {}
@@ -104,13 +124,14 @@ def place(domains, hosts, drain=(), reserve_mib=0):
             if name in fleet:
                 running[name] = host
                 # what the domain uses now (it may have a new memory size in the inventory)
-                using[name] = int(now[name]) if isinstance(now, dict) else _memory(fleet[name])
+                using[name] = (whole_number(now[name], 'hosts.%s.domains.%s' % (host, name), PlacementError)
+                               if isinstance(now, dict) else _memory(fleet[name]))
     left = {}
     for host in sorted(hosts):
         if host in drain:
             continue
         held = sum(using[n] for n, h in running.items() if h == host)
-        left[host] = int(hosts[host].get('free_mib') or 0) + held - int(reserve_mib)
+        left[host] = int(hosts[host].get('free_mib') or 0) + held - reserve_mib
     avoid = _avoids(domains)
     placed = {}
 

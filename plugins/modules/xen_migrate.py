@@ -20,7 +20,9 @@ description:
     only when they are DRBD volumes (C(script=block-drbd)) whose resources are Connected and UpToDate on the target
     (the module reads its resource files and C(/proc/drbd) there), or when O(shared_disks=true) says the target
     opens them at the same paths (the module checks that the paths exist there). A PV domain does not move live from a Xen
-    without shadow paging (C(virt_caps) without C(shadow), as in Debian's Xen 4.17 build).
+    without shadow paging (C(virt_caps) without C(shadow), as in Debian's Xen 4.17 build). A domain that is crashed,
+    shut down (kept by C(on_crash) or C(on_poweroff) V(preserve)) or dying does not move, live or cold. The module
+    says so and that it is to be destroyed or started again first (the rule and message of the fleet plan).
   - With O(cold=true) a domain with local disks (LVM volumes, image files) moves cold instead. The target gets a
     volume of the same size in a volume group of the same name (or an image file at the same path, sparse); the
     domain is shut down, each disk is copied over the same SSH connection and its checksum compared, and the

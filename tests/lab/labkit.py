@@ -86,16 +86,29 @@ class Lab(Remote):
         assert not pending, env
         assert self.must("ls /etc/systemd/system/ | grep -c xenops-xen-trial || true").strip() == "0"
 
-    def snapshots(self):
-        """Snapshots of the running host (empty when it does not run)."""
+    def hosts_status(self):
+        """``lab status --json`` of the run directory: host name -> its entry (running, ssh_port, address,
+        shared_ip, snapshots, ...); empty when it cannot be read."""
         rc, out = self.lab("status", "--json")
         if rc != 0:
-            return []
+            return {}
         try:
-            hosts = json.loads(out)
+            return dict((h["name"], h) for h in json.loads(out))
         except ValueError:
-            return []
-        return [snap for h in hosts if h["name"] == self.host and h["running"] for snap in h["snapshots"]]
+            return {}
+
+    def status(self):
+        """What ``lab status --json`` says of this host, which must run: the ports and addresses the lab gave it
+        (never assume them: ``ssh_port`` depends on the other labs running on the machine)."""
+        entry = self.hosts_status().get(self.host)
+        if not entry or not entry["running"]:
+            self.fail("lab status --json has no running host %s: %r" % (self.host, entry))
+        return entry
+
+    def snapshots(self):
+        """Snapshots of the running host (empty when it does not run)."""
+        entry = self.hosts_status().get(self.host)
+        return list(entry["snapshots"]) if entry and entry["running"] else []
 
     def xen_ready(self, snapshot="xen-ready", fresh=False):
         """Bring the host up as a Xen dom0: restore ``snapshot``, reuse a running dom0, or install.

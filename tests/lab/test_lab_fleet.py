@@ -20,6 +20,7 @@ Run with ``make lab-fleet``.
 import json
 import os
 import re
+import shlex
 import subprocess
 import threading
 import time
@@ -34,8 +35,13 @@ RUN_DIR = os.path.join(REPO, ".tmp", "lab-fleet")
 LAB1 = labkit.Lab(RUN_DIR, "lab1")
 LAB2 = labkit.Lab(RUN_DIR, "lab2")
 HOSTS = {"lab1": LAB1, "lab2": LAB2}
-SHARED = {"lab1": "10.99.0.11", "lab2": "10.99.0.12"}
-ADDRESS = {"f1": "10.99.0.51", "f2": "10.99.0.52", "f3": "10.99.0.53", "c1": "10.99.0.54", "c2": "10.99.0.55"}
+# what `lab status --json` says once the hosts run (the fleet fixture fills them in; never assumed): each host's
+# address on the lab's shared network, and the SSH port and address the controller reaches it at
+SHARED = {}
+SSH = {}
+# the domains' addresses on the shared network (a /24, as the lab's hosts have it): .51 and on
+DOMAINS = ("f1", "f2", "f3", "c1", "c2", "d1", "d2")
+ADDRESS = {}
 # c1 has a disk of its own on LVM: it moves cold
 C1_DATA = "/dev/vg_xen/c1-data"
 MIGRATE_KEY = "/root/.ssh/xenops_migrate_ed25519"
@@ -57,6 +63,11 @@ def domain(name, lan=None):
     if name == "c2":
         # replicated between lab1 and lab2 with DRBD (xenops.xen.xen_drbd): it moves live
         entry["disks"] = [{"type": "drbd", "function": "data", "vdev": "xvda"}]
+    if name == "d1":
+        # crashes at boot (test_drain_stops_before_the_first_move_for_a_crashed_domain); xl keeps it as crashed
+        entry["on_crash"] = "preserve"
+    if name == "d2":
+        entry["state"] = "stopped"
     return entry
 
 
@@ -169,10 +180,23 @@ def _boot_files(lab, errors):
         errors.append("%s: %s" % (lab.host, exc))
 
 
+def _read_lab():
+    """SHARED, SSH and ADDRESS from the lab's own account of its running hosts."""
+    for name, lab in HOSTS.items():
+        status = lab.status()
+        SHARED[name] = status["shared_ip"]
+        SSH[name] = (status["address"], str(status["ssh_port"]))
+    net = SHARED["lab1"].rsplit(".", 1)[0]
+    assert SHARED["lab2"].rsplit(".", 1)[0] == net, SHARED
+    ADDRESS.update((name, "%s.%d" % (net, 51 + i)) for i, name in enumerate(DOMAINS))
+    assert not set(ADDRESS.values()) & set(SHARED.values()), (ADDRESS, SHARED)
+
+
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):
     t0 = time.time()
     must(LAB1.lab("up", "--hosts", "2", timeout=3600), "lab up --hosts 2")
+    _read_lab()
     restored = False
     if os.environ.get("XENOPS_FLEET_REUSE") and all(lab.is_dom0() for lab in HOSTS.values()):
         # hosts left running by an earlier run, used as they are (for working on the tests)
@@ -322,14 +346,16 @@ def test_domains_are_ansible_hosts_reached_through_their_own_dom0(fleet):
         group = re.search(r"^\s*\|--@xen_on_%s:\n((?:\s*\|  \|--.*\n)+)" % dom0, out, re.M)
         assert group, out
         assert sorted(re.findall(r"\|--(\S+)", group.group(1))) == names, (dom0, group.group(1))
-    ports = {"lab1": "2222", "lab2": "2223"}
     for dom0, names in where.items():
+        # the jump goes to the dom0 where the controller reaches it: the address and port `lab status --json` gives
+        address, port = SSH[dom0]
         for name in names:
             rc, out = _ansible(fleet, "ansible-inventory", "--host", name)
             assert rc == 0, out[-3000:]
             hostvars = json.loads(out)
             assert hostvars["ansible_host"] == ADDRESS[name] and hostvars["xen_dom0"] == dom0, hostvars
-            assert "-p %s" % ports[dom0] in hostvars["ansible_ssh_extra_args"], hostvars
+            proxy = shlex.split(shlex.split(hostvars["ansible_ssh_extra_args"])[1].split("=", 1)[1])
+            assert proxy[proxy.index("-p") + 1] == port and proxy[-1].endswith(address), (SSH[dom0], proxy)
     # the controller reaches the lab's shared network only through a dom0: an answer proves the jump
     t0 = time.time()
     rc, out = raw(fleet, "xen_domus", "cat /proc/cmdline")
@@ -464,6 +490,42 @@ def test_drain_moves_every_domain_off_lab1(fleet):
         assert wait_answers("lab1", name), name
 
 
+def test_drain_stops_before_the_first_move_for_a_crashed_domain(fleet):
+    """lab2 holds four running domains, d1 crashed (kept by on_crash=preserve) and d2 stopped (defined, not
+    running): xl migrate cannot move d1, so the drain fails in its plan, naming d1, before any domain moves."""
+    assert sorted(running("lab2")) == ["c1", "f1", "f2", "f3"] and running("lab1") == {}
+    # d1 and d2 made by hand on lab2 (the domains role would first move f2 home): d1's kernel finds no init
+    # (rdinit names none) and panics; d2 has its config file only
+    cfg = labkit.busybox_cfg("d1", 'on_crash = "preserve"').replace(
+        'extra = "console=hvc0 quiet"', 'extra = "console=hvc0 quiet rdinit=/xenops-no-such-init"')
+    must(LAB2.ssh("cat > /etc/xen/d1.cfg && xl create /etc/xen/d1.cfg", input=cfg.encode()), "create d1 on lab2")
+    must(LAB2.ssh("cat > /etc/xen/d2.cfg", input=labkit.busybox_cfg("d2").encode()), "config file of d2 on lab2")
+    before = listed = None
+    try:
+        end = time.time() + 120
+        while time.time() < end:
+            listed = running("lab2")
+            # xl list state flags: s (shut down) with reason c (crash)
+            if "d1" in listed and listed["d1"][1][3:5] == "sc":
+                break
+            time.sleep(2)
+        assert listed["d1"][1][3:5] == "sc", listed
+        fleet.place(lab1=fleet.domains["lab1"], lab2=fleet.domains["lab2"] + ["d1", "d2"])
+        before = domids("lab2")
+        rc, out, seconds = fleet.playbook("drain.yml", "-e", "xen_drain_host=lab2")
+        reason = re.search(r"cannot move d1 from lab2 to lab1: [^\n]*", out)
+        print("\ndrain of lab2 with d1 crashed and d2 stopped: %.0f s, rc %d; %s"
+              % (seconds, rc, reason.group(0)[:400] if reason else out[-2000:]))
+        assert rc != 0, out[-5000:]
+        assert reason and "d1 is crashed on lab2, and only a running domain moves" in reason.group(0), out[-5000:]
+        # nothing moved: the four still run on lab2 with their domids, lab1 runs nothing
+        assert domids("lab2") == before and running("lab1") == {}
+        assert "moved live in seconds" not in out and "moved cold" not in out
+    finally:
+        LAB2.ssh("xl destroy d1; rm -f /etc/xen/d1.cfg /etc/xen/d2.cfg")
+        fleet.place(lab1=fleet.domains["lab1"], lab2=[n for n in fleet.domains["lab2"] if n not in ("d1", "d2")])
+
+
 def test_drain_of_four_domains_three_live_one_cold(fleet):
     # lab2 runs all four now: f2 goes home to lab1 (its inventory host), the others follow it
     sha = lv_sha("lab2")
@@ -519,8 +581,8 @@ DRBD_PLAY = """
         minor: 0
         port: 7790
         hosts:
-          - {name: lab1, address: 10.99.0.11}
-          - {name: lab2, address: 10.99.0.12}
+          - {name: lab1, address: %(lab1)s}
+          - {name: lab2, address: %(lab2)s}
 """
 MARKER = "xenops-drbd-marker-0123456789"
 
@@ -539,7 +601,7 @@ def test_drbd_domain_moves_live_both_ways(fleet):
     print("\ndrbd-utils installed on both hosts: %.0f s" % (time.time() - t0))
     play = os.path.join(fleet.tmp, "drbd.yml")
     with open(play, "w") as fh:
-        fh.write(DRBD_PLAY)
+        fh.write(DRBD_PLAY % SHARED)
     # check mode: the plan, and nothing on either host
     rc, out = LAB1.playbook(fleet.connection, play, "-i", fleet.vars_dir, "--check", "--diff")
     assert rc == 0, out[-5000:]

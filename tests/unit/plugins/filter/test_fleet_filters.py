@@ -112,3 +112,16 @@ def test_filter_module_exports():
 def test_fleet_plan_filter_turns_a_fleet_error_into_a_filter_error():
     with pytest.raises(AnsibleFilterError, match='cannot drain lab9: not a host of this play'):
         FilterModule().filters()['fleet_plan']({'lab1': {'domains': [], 'info': {}}}, drain=['lab9'])
+
+
+@pytest.mark.parametrize('args, kwargs, message', [
+    ([{'lab1': None}], {}, 'hosts.lab1 must be a mapping, got null'),
+    ([['lab1']], {}, 'hosts (host name -> {domains, info}) must be a mapping, got a list'),
+    ([{'lab1': {'domains': [], 'info': {}}}, 'dns1'], {}, "fleet_domains must be a list, also for one entry"),
+    ([{'lab1': {'domains': [], 'info': {}}}], {'drain': 'lab1'}, "drain must be a list, also for one entry"),
+    ([{'lab1': {'domains': [], 'info': {}}}], {'reserve_mib': 'x'}, "reserve_mib must be a whole number"),
+])
+def test_fleet_plan_filter_names_the_option_of_the_wrong_shape(args, kwargs, message):
+    with pytest.raises(AnsibleFilterError) as exc:
+        FilterModule().filters()['fleet_plan'](*args, **kwargs)
+    assert message in str(exc.value)

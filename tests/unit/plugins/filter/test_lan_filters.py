@@ -81,7 +81,7 @@ def test_the_member_vif_reaches_the_domain_config_and_the_guest_network():
     ([{'name': 'a'}], 'has no subnet'),
     ([{'name': 'a', 'subnet': '10.0.0.1/24'}], 'host bits set'),
     ([{'name': 'a', 'subnet': '10.0.0.0/24', 'id': 0}], 'from 1 to 16777215'),
-    ([{'name': 'a', 'subnet': '10.0.0.0/24', 'id': 'x'}], 'must be a number'),
+    ([{'name': 'a', 'subnet': '10.0.0.0/24', 'id': 'x'}], 'must be a whole number'),
     ([{'name': 'a', 'subnet': '10.0.0.0/24', 'id': 5}, {'name': 'b', 'subnet': '10.0.1.0/24', 'id': 5}],
      'id of another'),
     ([{'name': 'a', 'subnet': '10.0.0.0/24', 'members': 'web'}], 'must be a list'),
@@ -91,12 +91,33 @@ def test_the_member_vif_reaches_the_domain_config_and_the_guest_network():
     ([{'name': 'a', 'subnet': '10.0.0.0/24', 'members': ['x', 'x']}], 'member twice'),
     ([{'name': 'a', 'subnet': '10.0.0.0/24', 'members': [{'name': 'x', 'mac': '1'}]}], 'must be a domain name or'),
     ([{'name': 'a', 'subnet': '10.0.0.0/24', 'vlan': 3}], 'unknown key(s) vlan'),
+    # refused, not taken as 7, nor accepted
+    ([{'name': 'a', 'subnet': '10.0.0.0/24', 'id': 7.5}],
+     'private LAN a: id (its VXLAN network identifier) must be a whole number from 1 to 16777215, got 7.5'),
+    ([{'name': 'a', 'subnet': '10.0.0.0/24', 'mtu': '1400.5'}], "private LAN a: mtu must be a whole number from 576"),
+    ([{'name': 'a', 'subnet': '10.0.0.0/24'}, {'name': 'b', 'subnet': '10.0.0.128/25'}],
+     'private LAN b: subnet 10.0.0.128/25 overlaps subnet 10.0.0.0/24 of private LAN a'),
+    ([{'name': 'a', 'subnet': '10.0.0.0/16'}, {'name': 'b', 'subnet': '10.1.0.0/24'}, {'name': 'c', 'subnet': '10.0.5.0/24'}],
+     'private LAN c: subnet 10.0.5.0/24 overlaps subnet 10.0.0.0/16 of private LAN a'),
+    ([{'name': 'a', 'subnet': '10.0.0.0/24', 'members': [{'name': 'x', 'ip': '10.0.0.0'}]}],
+     'private LAN a: ip 10.0.0.0 of member x is the network address of subnet 10.0.0.0/24, not a host address'),
+    ([{'name': 'a', 'subnet': '10.0.0.0/24', 'members': [{'name': 'x', 'ip': '10.0.0.255/24'}]}],
+     'private LAN a: ip 10.0.0.255 of member x is the broadcast address of subnet 10.0.0.0/24, not a host address'),
+    ([{'name': 'a', 'subnet': 'fd00:77::/64', 'members': [{'name': 'x', 'ip': 'fd00:77::'}]}],
+     'is the network address of subnet fd00:77::/64'),
 ])
 def test_bad_lans_are_refused_with_what_is_wrong(lans, message):
     with pytest.raises(AnsibleFilterError, match=re.escape(message)):
         private_lan_bridges(lans)
     with pytest.raises(AnsibleFilterError):
         private_lan_domains([{'name': 'x'}], lans)
+
+
+def test_host_addresses_at_the_edges_of_a_subnet_and_lans_side_by_side_are_taken():
+    lans = [{'name': 'a', 'subnet': '10.0.0.0/25', 'members': [{'name': 'x', 'ip': '10.0.0.1'}, {'name': 'y', 'ip': '10.0.0.126'}]},
+            {'name': 'b', 'subnet': '10.0.0.128/25', 'id': '78'},
+            {'name': 'c', 'subnet': '10.0.1.0/31', 'members': [{'name': 'p', 'ip': '10.0.1.0'}, {'name': 'q', 'ip': '10.0.1.1'}]}]
+    assert [b['name'] for b in private_lan_bridges(lans)] == ['lan-a', 'lan-b', 'lan-c']
 
 
 def _render(entry):

@@ -163,19 +163,26 @@ def test_jump_always_and_group_names_from_the_config(tmp_path):
     assert 'ProxyCommand=ssh -W %h:%p 10.0.0.1' in shlex.split(hostvars(data, 'a')['ansible_ssh_extra_args'])[1]
 
 
-@pytest.mark.parametrize('domains, message', [
-    ('[{name: xen2}]', 'xen2 is also the name of a Xen host of the inventory'),
-    ('[{name: a, groups: [web-servers]}]', "'web-servers' is not a group name"),
-    ('{name: a}', 'xen_domains of host xen1 must be a list of domains, not a mapping'),
-    ('[{name: a, ip: "{{ undefined_thing }}"}]', 'xen_domains of host xen1 cannot be templated at inventory time'),
+@pytest.mark.parametrize('domains, fleet, message', [
+    ('[{name: xen2}]', '[]', 'xen2 is also the name of a Xen host of the inventory'),
+    ('[{name: a, groups: [web-servers]}]', '[]', "'web-servers' is not a group name"),
+    ('{name: a}', '[]', 'xen_domains of host xen1 must be a list of domains, not a mapping'),
+    ('[{name: a, ip: "{{ undefined_thing }}"}]', '[]', 'xen_domains of host xen1 cannot be templated at inventory time'),
+    # xen_fleet_domains is checked as xen_domains is, and its names as xen_domain checks them
+    ('[{name: a}]', '{dns1: {memory: 256}}', 'xen_fleet_domains of host xen1 must be a list of domains, not a mapping'),
+    ('[{name: a}]', 'dns1', 'xen_fleet_domains of host xen1 must be a list of domains, not a string'),
+    ('[{name: a}]', '7', 'xen_fleet_domains of host xen1 must be a list of domains, not a number'),
+    ('[{name: a}]', '[{name: "web server"}]', "fleet domain web server: invalid domain name 'web server'"),
 ])
-def test_bad_domains_fail_the_inventory_with_a_clear_error(tmp_path, plugin_file, domains, message):
+def test_bad_domains_fail_the_inventory_with_a_clear_error(tmp_path, plugin_file, domains, fleet, message):
     inv = write(tmp_path / 'inv' / 'hosts.yml', '''\
         xen_hosts:
           hosts:
             xen1: {xen_domains: %s}
             xen2: {}
-        ''' % domains)
+          vars:
+            xen_fleet_domains: %s
+        ''' % (domains, fleet))
     proc = inventory(inv, plugin_file, check=False)
     assert proc.returncode != 0
     assert message in ' '.join(proc.stderr.split())

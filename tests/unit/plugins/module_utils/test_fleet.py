@@ -173,3 +173,83 @@ def test_domain_with_local_disks_moves_cold_only_when_allowed():
         plan(fleet([NEWS], [WEB], lab1=lab1))
     result = plan(fleet([NEWS], [WEB], lab1=lab1), allow_cold=True)
     assert [m['summary'] for m in result['moves']] == ['web: lab1 -> lab2 (cold)']
+
+
+def _state(lab, name, state):
+    lab['domains'][name]['state'] = state
+    return lab
+
+
+@pytest.mark.parametrize('state', ['crashed', 'shutdown'])
+def test_drain_of_a_host_with_a_domain_that_does_not_run_fails_before_the_first_move(state):
+    # xl lists web as crashed (on_crash=preserve) or shut down (on_poweroff=preserve): xl migrate refuses it,
+    # so the drain must fail in the plan, before news has moved, naming web
+    lab1 = _state(info('news', 'web'), 'web', state)
+    with pytest.raises(FleetError) as exc:
+        plan(fleet([NEWS, WEB], lab1=lab1), drain=['lab1'])
+    assert 'cannot move web from lab1 to lab2: web is %s on lab1, and only a running domain moves' % state in str(exc.value)
+    assert 'news' not in str(exc.value)
+    assert str(exc.value).endswith('nothing was changed')
+
+
+def test_a_crashed_domain_that_stays_where_it_is_listed_is_no_move_and_no_problem():
+    result = plan(fleet([NEWS, WEB], lab1=_state(info('news', 'web'), 'web', 'crashed')))
+    assert result['moves'] == []
+
+
+@pytest.mark.parametrize('state', ['stopped', 'absent'])
+def test_avoiding_a_domain_that_will_not_run_is_satisfied(state):
+    # dns2 is retired (stopped or absent on lab2): dns1's avoid of it must not break the plan
+    dns1 = {'name': 'dns1', 'memory': 64, 'avoid': ['dns2']}
+    dns2 = {'name': 'dns2', 'memory': 64, 'state': state}
+    result = plan(fleet([NEWS, WEB], [dns2]), fleet_domains=[dns1])
+    assert result['moves'] == []
+    assert {'name': 'dns1', 'memory': 64} in result['placement']['lab1'] + result['placement']['lab2']
+    # the same for a retired fleet domain, and for its own avoid list
+    result = plan(fleet([NEWS, WEB]), fleet_domains=[dns1, dict(dns2, avoid=['dns1'])])
+    assert result['moves'] == []
+
+
+def test_avoiding_a_domain_that_no_inventory_lists_is_still_refused():
+    with pytest.raises(FleetError, match='domain dns1 avoids dnss2, which are not domains of the fleet'):
+        plan(fleet([NEWS, WEB]), fleet_domains=[{'name': 'dns1', 'memory': 64, 'avoid': ['dnss2']}])
+
+
+def test_placement_counts_the_memory_a_domain_uses_now_when_it_is_more_than_the_inventory_says():
+    # news uses 128 MiB now; the inventory says 64: lab2 has room for 64 but not for the move of 128 MiB, so the
+    # plan must fail in the placement with the one figure it also checks the move with (and name the shortfall)
+    small = dict(NEWS, memory=64)
+    with pytest.raises(FleetError) as exc:
+        plan(fleet([small, WEB], lab2=info(free=100)), drain=['lab1'])
+    assert 'domain news (128 MiB) fits on no host: lab2 has 100 MiB left (28 MiB short)' in str(exc.value)
+    result = plan(fleet([small, WEB], lab2=info(free=300)), drain=['lab1'])
+    assert dict((m['name'], m['memory']) for m in result['moves']) == {'news': 128, 'web': 96}
+    assert result['hosts']['lab2']['free_mib'] == 300 - 128 - 96
+
+
+def test_placement_counts_the_inventory_memory_when_it_is_more_than_the_domain_uses_now():
+    # web uses 96 MiB now and gets 200 from the inventory (the domains role gives it that on lab2)
+    with pytest.raises(FleetError, match=r'domain web \(200 MiB\) fits on no host: lab2 has 150 MiB left'):
+        plan(fleet([NEWS], [dict(WEB, memory=200)], lab2=info(free=150)))
+
+
+@pytest.mark.parametrize('hosts, kwargs, message', [
+    ({'lab1': None}, {}, 'hosts.lab1 must be a mapping, got null'),
+    (['lab1', 'lab2'], {}, 'hosts (host name -> {domains, info}) must be a mapping, got a list'),
+    (fleet(['news']), {}, "hosts.lab1.domains[0] (an entry of its xen_domains) must be a mapping, got a string 'news'"),
+    (dict(fleet([NEWS]), lab2={'domains': 'web', 'info': info()}), {}, "hosts.lab2.domains must be a list, also for one entry; got the string 'web'"),
+    (fleet([NEWS]), {'fleet_domains': 'dns1'}, "fleet_domains must be a list, also for one entry; got the string 'dns1'"),
+    (fleet([NEWS]), {'fleet_domains': ['dns1']}, "fleet_domains[0] must be a mapping, got a string 'dns1'"),
+    (fleet([NEWS]), {'drain': 'lab1'}, "drain must be a list, also for one entry; got the string 'lab1' (write [lab1])"),
+    (fleet([NEWS]), {'fleet_domains': [{'name': 'dns1', 'avoid': 'dns2'}, {'name': 'dns2'}]},
+     "domain dns1: avoid must be a list, also for one entry; got the string 'dns2' (write [dns2])"),
+    (fleet([NEWS]), {'reserve_mib': 'lots'}, "reserve_mib must be a whole number of at least 0, got 'lots'"),
+    (fleet([NEWS]), {'reserve_mib': 7.5}, 'reserve_mib must be a whole number of at least 0, got 7.5'),
+    (fleet([NEWS]), {'default_memory': None}, 'default_memory must be a whole number of at least 1, got None'),
+    (fleet([NEWS, NEWS]), {}, 'domain news is listed twice for lab1'),
+    (fleet([NEWS]), {'fleet_domains': [WEB, WEB]}, 'domain web is listed twice as a fleet domain'),
+])
+def test_input_of_the_wrong_shape_is_named(hosts, kwargs, message):
+    with pytest.raises(FleetError) as exc:
+        plan(hosts, **kwargs)
+    assert message in str(exc.value)

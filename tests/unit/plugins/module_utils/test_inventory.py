@@ -10,6 +10,7 @@ import pytest
 
 from ansible_collections.xenops.xen.plugins.module_utils._inventory import (
     InventoryError, domain_address, domain_hosts, group_name, private_bridges, proxy_command)
+from ansible_collections.xenops.xen.plugins.module_utils._names import domain_name_error
 
 LAB_CONNECTION = {
     'ansible_host': '127.0.0.1',
@@ -194,3 +195,12 @@ def test_bad_domains_refused_with_their_name(dom0s, fleet, message):
     with pytest.raises(InventoryError) as exc:
         domain_hosts(dom0s, fleet)
     assert message in str(exc.value)
+
+
+@pytest.mark.parametrize('name', ['web server', '-web', '.web', '123', 'Domain-0', 'x' * 80, 7])
+def test_names_xen_domain_refuses_are_refused_with_its_message(name):
+    for dom0s, fleet, where in (([dom0('lab1', [{'name': name}])], [], 'domain %s of lab1' % name),
+                                ([dom0('lab1')], [{'name': name}], 'fleet domain %s' % name)):
+        with pytest.raises(InventoryError) as exc:
+            domain_hosts(dom0s, fleet)
+        assert str(exc.value) == '%s: %s' % (where, domain_name_error(name))

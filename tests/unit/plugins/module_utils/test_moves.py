@@ -176,3 +176,17 @@ def test_a_live_move_to_a_much_newer_xen_becomes_cold_when_allowed_and_never_goe
     back = dict(host('lab2', version='4.20.4'), domains=['web'])
     with pytest.raises(MoveError, match='from Xen 4.20 on lab2 to Xen 4.17 on lab1 is not safe'):
         plan_move(web(), back, host('lab1', version='4.17.7'), allow_cold=True)
+
+
+@pytest.mark.parametrize('state', ['crashed', 'shutdown', 'dying'])
+def test_a_domain_that_does_not_run_is_not_moved_live_or_cold(state):
+    for allow_cold in (False, True):
+        with pytest.raises(MoveError) as exc:
+            plan_move(web(state=state), A, host('lab2'), allow_cold=allow_cold)
+        assert ('web is %s on lab1, and only a running domain moves: destroy it there (xl destroy web' % state
+                in str(exc.value))
+
+
+@pytest.mark.parametrize('state', ['running', 'blocked', 'paused'])
+def test_a_live_domain_moves(state):
+    assert plan_move(web(state=state), A, host('lab2')).method == LIVE

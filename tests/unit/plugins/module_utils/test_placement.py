@@ -115,3 +115,24 @@ def test_filter_returns_a_dict_and_fails_as_a_filter():
                    'free_mib': {'lab2': 256}}
     with pytest.raises(AnsibleFilterError, match='fits on no host'):
         fleet_placement([dom('web', 4096)], hosts(lab1=512))
+
+
+@pytest.mark.parametrize('domains, fleet_hosts, kwargs, message', [
+    (['web'], hosts(lab1=512), {}, "domains[0] must be a mapping, got a string 'web'"),
+    ('web', hosts(lab1=512), {}, "domains must be a list, also for one entry; got the string 'web'"),
+    ([dom('web', 64)], {'lab1': None}, {}, 'hosts.lab1 must be a mapping, got null'),
+    ([dom('web', 64)], ['lab1'], {}, 'hosts (host name -> {free_mib, domains}) must be a mapping, got a list'),
+    ([dom('web', 64)], {'lab1': {'free_mib': 'much'}}, {}, "hosts.lab1.free_mib must be a whole number, got 'much'"),
+    ([dom('web', 64)], hosts(lab1=512), {'reserve_mib': 'some'}, "reserve_mib must be a whole number of at least 0, got 'some'"),
+    ([dom('web', 64)], hosts(lab1=512, lab2=512), {'drain': 'lab1'},
+     "drain must be a list, also for one entry; got the string 'lab1' (write [lab1])"),
+    ([dom('web', 64, avoid='db'), dom('db', 64)], hosts(lab1=512), {},
+     "domain web: avoid must be a list, also for one entry; got the string 'db' (write [db])"),
+])
+def test_input_of_the_wrong_shape_is_named(domains, fleet_hosts, kwargs, message):
+    with pytest.raises(PlacementError) as exc:
+        place(domains, fleet_hosts, **kwargs)
+    assert message in str(exc.value)
+    with pytest.raises(AnsibleFilterError) as exc:
+        fleet_placement(domains, fleet_hosts, **kwargs)
+    assert message in str(exc.value)
