@@ -18,7 +18,7 @@ from ansible_collections.xenops.xen.plugins.module_utils import _xlcfg
 from ansible_collections.xenops.xen.plugins.module_utils._xl_devices import host_path, render_disk, render_vif, try_disk, try_vif
 
 #: other key is only known from the previous config file.
-FACT_KEYS = ('name', 'type', 'builder', 'kernel', 'ramdisk', 'cmdline', 'root', 'extra', 'bootloader', 'memory',
+FACT_KEYS = ('name', 'type', 'builder', 'kernel', 'ramdisk', 'cmdline', 'root', 'extra', 'bootloader', 'pvshim', 'memory',
              'maxmem', 'vcpus', 'maxvcpus', 'disk', 'vif', 'on_poweroff', 'on_reboot', 'on_watchdog', 'on_crash',
              'on_soft_reset')
 EVENT_DEFAULTS = {'on_poweroff': 'destroy', 'on_reboot': 'restart', 'on_watchdog': 'destroy', 'on_crash': 'destroy'}
@@ -88,6 +88,7 @@ def effective(cfg):
         'ramdisk': cfg.get('ramdisk'),
         'cmdline': _cmdline(cfg),
         'bootloader': cfg.get('bootloader'),
+        'pvshim': dtype == 'pvh' and bool(_as_int(cfg.get('pvshim'), 0)),
         'memory': memory,
         'maxmem': _as_int(cfg.get('maxmem'), memory),
         'vcpus': vcpus,
@@ -177,6 +178,8 @@ def compare_running(cfg, facts, previous=None):
     live = {}
     if facts.get('type') and facts['type'] != eff['type']:
         reasons.append('type %s, running %s' % (eff['type'], facts['type']))
+    elif facts.get('type') == 'pvh' and 'pvshim' in facts and bool(facts['pvshim']) != eff['pvshim']:
+        reasons.append('pvshim %d, running %s' % (eff['pvshim'], 'in the PV shim' if facts['pvshim'] else 'without it'))
     if eff['bootloader'] or facts.get('bootloader'):
         if os.path.basename(eff['bootloader'] or '') != os.path.basename(facts.get('bootloader') or ''):
             reasons.append('bootloader %s, running %s' % (eff['bootloader'], facts.get('bootloader')))

@@ -253,6 +253,13 @@ def pvshim_paths(config, xen_version):
     return paths + ['/usr/lib/xen/boot/xen-shim']
 
 
+def host_pvshim(xen_version, exists=os.path.isfile):
+    """The PV shim of this host's Xen (``xen_version`` such as ``4.20.5-pre``), or None when it has none."""
+    match = re.match(r'(\d+)\.(\d+)', str(xen_version or ''))
+    version = '%s.%s' % match.groups() if match else None
+    return next((p for p in pvshim_paths({}, version) if exists(p)), None)
+
+
 def build_config(name, o, prefix=''):
     """The xl config (a ``dict``) for domain ``name`` from its options ``o``."""
     return _build(name, o, prefix)[0]

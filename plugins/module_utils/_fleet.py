@@ -132,6 +132,7 @@ def plan(hosts, fleet_domains=(), drain=(), reserve_mib=0, default_memory=256, a
         running = info.get('domains') or {}
         free[host] = int(facts.get('free_memory_mib') or 0)
         view[host] = {'name': host, 'xen_version': facts.get('xen_version'), 'virt_caps': facts.get('virt_caps'),
+                      'pvshim': facts.get('pvshim'),
                       'bridges': list(facts.get('bridges') or []), 'drbd': facts.get('drbd'),
                       'domains': sorted(running)}
     state = dict((h, {'free_mib': free[h], 'domains': dict(

@@ -104,6 +104,7 @@ def domain_for_move(facts, shared=False):
     return {
         'name': facts['name'],
         'type': facts.get('type'),
+        'pvshim': bool(facts.get('pvshim')),
         # crashed, shut down or dying: not moved (see _moves.LIVE_STATES)
         'state': facts.get('state'),
         'memory': used_memory(facts),

@@ -139,6 +139,10 @@ def plan_move(domain, source, target, allow_cold=False):
     missing = sorted(set(domain.get('bridges') or []) - set(target.get('bridges') or []))
     if missing:
         problems.append('%s has no bridge %s' % (target['name'], ', '.join(missing)))
+    if domain.get('pvshim') and 'pvshim' in target and not target['pvshim']:
+        # xen_info's host fact: the path of the host's shim, None where its Xen has none
+        problems.append('%s runs in Xen\'s PV shim, and %s has none (Xen %s; Debian ships it with its Xen packages)'
+                        % (name, target['name'], target.get('xen_version') or '?'))
     missing = sorted(set(domain.get('backends') or []) - set(target.get('domains') or []))
     if missing:
         problems.append('%s runs no driver domain %s (the backend of vifs of %s)'

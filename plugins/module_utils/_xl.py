@@ -142,6 +142,8 @@ def config_facts(entry):
         'ramdisk': b_info.get('ramdisk') or pv.get('ramdisk'),
         'cmdline': b_info.get('cmdline') or pv.get('cmdline'),
         'bootloader': b_info.get('bootloader') or pv.get('bootloader'),
+        # a PVH domain whose PV kernel runs inside Xen's PV shim (libxl writes the defbool as "True")
+        'pvshim': str((b_info.get('type.pvh') or {}).get('pvshim')) == 'True',
         'disks': [_disk_facts(d) for d in config.get('disks') or []],
         'vifs': [_vif_facts(n) for n in config.get('nics') or []],
         'on_poweroff': _action(config.get('on_poweroff')),
@@ -258,7 +260,7 @@ def host_bridges(sys_class_net='/sys/class/net'):
 def _empty_facts(name):
     return {'name': name, 'domid': None, 'uuid': None, 'type': None, 'memory_mib': None,
             'maxmem_mib': None, 'vcpus': None, 'maxvcpus': None, 'kernel': None,
-            'ramdisk': None, 'cmdline': None, 'bootloader': None, 'disks': [], 'vifs': [],
+            'ramdisk': None, 'cmdline': None, 'bootloader': None, 'pvshim': False, 'disks': [], 'vifs': [],
             'on_poweroff': None, 'on_reboot': None, 'on_watchdog': None, 'on_crash': None,
             'on_soft_reset': None}
 

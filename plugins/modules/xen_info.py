@@ -97,6 +97,12 @@ host:
       type: list
       elements: str
       sample: [pv, hvm, hap, gnttab-v1, gnttab-v2]
+    pvshim:
+      description:
+        - Path of the PV shim of the host's Xen (domains with C(pvshim = 1) run their PV kernel inside it), or null
+          where the host has none. Debian ships it as C(/usr/lib/xen-X.Y/boot/xen-shim).
+      type: str
+      sample: /usr/lib/xen-4.20/boot/xen-shim
     bridges:
       description: Network bridges of the host (from C(/sys/class/net)), sorted.
       type: list
@@ -270,6 +276,7 @@ domains:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.xenops.xen.plugins.module_utils._domain_spec import host_pvshim
 from ansible_collections.xenops.xen.plugins.module_utils._drbd import DrbdError, host_resources
 from ansible_collections.xenops.xen.plugins.module_utils._plan import failure_result
 from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError, CommandRunner
@@ -286,6 +293,7 @@ def main():
         state = xl.state()
         host = xl.info()
         host['bridges'] = host_bridges()
+        host['pvshim'] = host_pvshim(host.get('xen_version'))
         host['drbd'] = host_resources()
     except (CommandError, DrbdError) as exc:
         module.fail_json(**failure_result(exc))

@@ -494,3 +494,17 @@ def test_lab_plan_web_with_more_memory_and_a_disk(lab_domains):
                     Current(lab_text('web.cfg'), lab_domains['web']))
     assert p.kinds() == ['write_config', 'restart']
     assert p.restart_reasons == ['maxmem 128 MiB, running 96 MiB', 'disk xvdb is not attached to the running domain']
+
+
+def test_a_running_shim_domain_matches_its_config_and_a_change_of_pvshim_needs_a_restart():
+    import labdata
+    from ansible_collections.xenops.xen.plugins.module_utils._domain_compare import compare_running
+    from ansible_collections.xenops.xen.plugins.module_utils._xl import config_facts, parse_list_long
+    facts = config_facts(parse_list_long(labdata.text('../shim/xl_list_l.json'))[0])
+    cfg = _xlcfg.parse(labdata.text('../shim/shim1.cfg'))
+    reasons, live = compare_running(cfg, dict(facts, vifs=[]), previous=None)
+    assert [r for r in reasons if 'vif' not in r] == []
+    plain = dict(cfg)
+    del plain['pvshim']
+    reasons, live = compare_running(plain, dict(facts, vifs=[]), previous=None)
+    assert 'pvshim 0, running in the PV shim' in reasons

@@ -190,3 +190,24 @@ def test_a_domain_that_does_not_run_is_not_moved_live_or_cold(state):
 @pytest.mark.parametrize('state', ['running', 'blocked', 'paused'])
 def test_a_live_domain_moves(state):
     assert plan_move(web(state=state), A, host('lab2')).method == LIVE
+
+
+def test_a_shim_domain_does_not_move_to_a_host_without_the_shim():
+    shim = web(type='pvh', pvshim=True)
+    with pytest.raises(MoveError) as exc:
+        plan_move(shim, A, dict(host('lab2', version='4.20.5-pre'), pvshim=None))
+    assert "web runs in Xen's PV shim, and lab2 has none (Xen 4.20.5-pre; Debian ships it with its Xen packages)" \
+        in str(exc.value)
+    assert plan_move(shim, A, dict(host('lab2'), pvshim='/usr/lib/xen-4.20/boot/xen-shim')).method == LIVE
+    # a host whose shim is not known (no such key) is not checked; a domain without the shim needs none
+    assert plan_move(shim, A, host('lab2')).method == LIVE
+    assert plan_move(web(type='pvh'), A, dict(host('lab2'), pvshim=None)).method == LIVE
+
+
+def test_the_shim_of_a_host_is_found_where_its_xen_keeps_it():
+    from ansible_collections.xenops.xen.plugins.module_utils._domain_spec import host_pvshim
+    there = {'/usr/lib/xen-4.20/boot/xen-shim'}
+    assert host_pvshim('4.20.5-pre', exists=there.__contains__) == '/usr/lib/xen-4.20/boot/xen-shim'
+    assert host_pvshim('4.17.7', exists=there.__contains__) is None
+    assert host_pvshim('4.19.1', exists={'/usr/lib/xen/boot/xen-shim'}.__contains__) == '/usr/lib/xen/boot/xen-shim'
+    assert host_pvshim(None, exists=there.__contains__) is None

@@ -49,6 +49,7 @@ NEWS = {
     'ramdisk': '/var/lib/xenops-lab/busybox-initramfs.cpio.gz',
     'cmdline': 'console=hvc0 quiet',
     'bootloader': None,
+    'pvshim': False,
     'disks': [
         {'target': '/dev/vg_xen/news-root', 'vdev': 'xvda', 'format': 'raw', 'access': 'rw',
          'backend': None, 'cdrom': False, 'script': None},
@@ -539,3 +540,23 @@ def test_host_bridges_are_the_interfaces_with_a_bridge_directory(tmp_path):
             (tmp_path / name / 'bridge').mkdir()
     assert host_bridges(str(tmp_path)) == ['xenbr0', 'xenbr1']
     assert host_bridges(str(tmp_path / 'missing')) == []
+
+
+# a domain in Xen's PV shim on a Debian 13 lab host (Xen 4.20), fixtures/shim/README.md
+SHIM_LIST_LONG = labdata.text('../shim/xl_list_l.json')
+SHIM_INFO = labdata.text('../shim/xl_info.txt')
+
+
+def test_a_domain_in_the_pv_shim_is_a_pvh_domain_with_pvshim():
+    facts = config_facts(parse_list_long(SHIM_LIST_LONG)[0])
+    assert (facts['name'], facts['type'], facts['pvshim']) == ('shim1', 'pvh', True)
+    # xl keeps the PV kernel the shim boots as the domain's kernel
+    assert (facts['kernel'], facts['ramdisk']) == ('/var/lib/xenops-lab/vmlinuz',
+                                                  '/var/lib/xenops-lab/busybox-initramfs.cpio.gz')
+    assert [config_facts(e)['pvshim'] for e in parse_list_long(LIST_LONG)] == [False] * len(parse_list_long(LIST_LONG))
+
+
+def test_xl_info_of_xen_4_20_offers_hap_and_no_shadow_paging():
+    facts = host_facts(parse_info(SHIM_INFO))
+    assert facts['xen_version'].startswith('4.20.')
+    assert 'hap' in facts['virt_caps'] and 'shadow' not in facts['virt_caps']
