@@ -35,9 +35,9 @@ options:
     choices: [pv, pvh, hvm]
   pvshim:
     description:
-      - V(true) runs the domain's PV kernel inside Xen's PV shim (C(pvshim = 1) in its config): a small Xen in a
+      - V(true) runs the domain's PV kernel inside Xen's PV shim (C(pvshim = 1) in its config) - a small Xen in a
         PVH container that boots an unchanged PV kernel (Debian's bzImage), so the domain is a PVH domain to the
-        host. Needs O(type=pvh) and O(kernel), and the shim on the host: C(pvshim_path) in O(extra_options), else
+        host. Needs O(type=pvh) and O(kernel), and the shim on the host - C(pvshim_path) in O(extra_options), else
         C(/usr/lib/xen-X.Y/boot/xen-shim) (Debian's Xen X.Y ships it) or C(/usr/lib/xen/boot/xen-shim) (a build
         from source). The module refuses, before any change, such a domain where the host has no shim.
       - A shim domain migrates live with hardware-assisted paging (C(hap) in C(xl info)'s C(virt_caps)), where

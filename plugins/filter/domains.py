@@ -103,8 +103,9 @@ def _choice(value, choices, where):
     return value
 
 
-def _os(dom, default_os, where):
-    """The OS to install, as a dict, or None (``os: none``)."""
+def _os(dom, default_os, where, need_suite=True):
+    """The OS to install, as a dict, or None (``os: none``); ``need_suite``: a missing suite is an error (the
+    default, domains_os, may leave it empty where the host's release is not known, until a domain uses it)."""
     value = dom.get('os', default_os)
     if value is None or (isinstance(value, str) and value.lower() in ('none', '')) or value is False:
         return None
@@ -117,7 +118,7 @@ def _os(dom, default_os, where):
     if result.get('distribution', 'debian') != 'debian':
         raise PlanError('%s: os.distribution %r is not supported (only debian)' % (where, result.get('distribution')))
     result['distribution'] = 'debian'
-    if not result.get('suite'):
+    if need_suite and not result.get('suite'):
         raise PlanError('%s: os.suite is missing' % where)
     result.setdefault('mirror', '')
     result.setdefault('security_mirror', '')
@@ -323,7 +324,7 @@ def domain_plan(domains, defaults=None, subnet=None, reserved=None, method='name
     dom_states = dict((d['name'], d.get('state', 'running')) for d in domains)
     plan = {'domains': [], 'volumes': [], 'purge_volumes': [], 'images': [], 'purge_images': [],
             'roots': [], 'fleet': [], 'driver_domains': [], 'addresses': {}}
-    default_os = _os({}, defaults.get('os'), 'domains_os') if defaults.get('os') else None
+    default_os = _os({}, defaults.get('os'), 'domains_os', need_suite=False) if defaults.get('os') else None
     targets = {}
     for dom in domains:
         name = dom['name']
@@ -437,6 +438,9 @@ def domain_plan(domains, defaults=None, subnet=None, reserved=None, method='name
         osinfo = _os(dom, default_os, where) if 'os' in dom else default_os
         if osinfo is None:
             continue
+        if not osinfo.get('suite'):
+            raise PlanError("%s: os.suite is missing (domains_os names none, and the host's Debian release is not "
+                            "known)" % where)
         if root is None:
             raise PlanError("%s: an OS is installed on the root disk, but the domain has no disks (or set os: none)"
                             % where)

@@ -90,8 +90,8 @@ def test_the_root_file_system_fits_its_partition(tmp_path, firmware):
 
 
 def test_each_suite_has_its_own_cache_keys_and_apt_sources():
-    keys = dict((suite, image._hash(image.image_inputs('http://m/debian', 'http://s/debian-security', 'KEY',
-                                                        suite=suite))) for suite in image.SUITES)
+    keys = dict((suite, image._hash(image.image_inputs('http://m/debian', 'http://s/debian-security', 'KEY', suite=suite)))
+                for suite in image.SUITES)
     assert len(set(keys.values())) == len(image.SUITES) == 2
     rootfs = dict((suite, image.rootfs_inputs('http://m/debian', suite=suite)) for suite in image.SUITES)
     assert rootfs['trixie']['suite'] == 'trixie' and rootfs['bookworm']['suite'] == 'bookworm'

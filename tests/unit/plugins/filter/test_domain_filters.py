@@ -436,3 +436,12 @@ def test_pvshim_with_another_type_or_not_a_boolean_is_refused(domain, message):
     with pytest.raises(AnsibleFilterError) as exc:
         plan([domain])
     assert message in str(exc.value)
+
+
+def test_a_default_os_without_a_suite_is_an_error_only_for_a_domain_that_gets_it():
+    no_suite = dict(DEFAULTS, os={'distribution': 'debian', 'suite': ''})
+    assert domain_plan([], no_suite)['domains'] == []
+    assert domain_plan([{'name': 'web', 'os': {'suite': 'trixie'}}], no_suite)['roots'][0]['os']['suite'] == 'trixie'
+    with pytest.raises(AnsibleFilterError, match=r"domain web: os.suite is missing \(domains_os names none, and the "
+                                                 r"host's Debian release is not known\)"):
+        domain_plan([{'name': 'web'}], no_suite)
