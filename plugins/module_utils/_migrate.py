@@ -148,8 +148,9 @@ def _handover(name, files, target_label):
     cfg = files['config_path']
     if files['source_config'] is not None and files['target_config'] != files['source_config']:
         replacing = ' (replacing a different one)' if files['target_config'] is not None else ''
+        # previous: what a failed cold move puts back (None: the file is removed again)
         actions.append(Action(PUT_CONFIG, 'write %s on %s%s' % (cfg, target_label, replacing), path=cfg,
-                              text=files['source_config']))
+                              text=files['source_config'], previous=files['target_config']))
     if files['source_autostart'] and not files['target_autostart']:
         actions.append(Action(LINK_AUTOSTART, 'link %s to %s on %s' % (files['auto_path'], cfg, target_label),
                               path=files['auto_path'], target=cfg))
@@ -203,7 +204,8 @@ def plan(name, source, target, files, shared_disks=False, missing_paths=(), cold
                                src_label, dst_label, remove_source_disks=cold.get('remove_source_disks', False))
         except _cold.ColdMoveError as exc:
             raise MigrateError(str(exc))
-        handover = _handover(name, dict(files, target_config=None), dst_label)
+        # a config file the same as ours already there is used as it is (and left there if the move is undone)
+        handover = _handover(name, files, dst_label)
         start = [a.kind for a in steps].index(_cold.START_TARGET)
         put = [a for a in handover if a.kind == PUT_CONFIG]
         return steps[:start] + put + [steps[start]] + [a for a in handover if a.kind != PUT_CONFIG] + steps[start + 1:]
