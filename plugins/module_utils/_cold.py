@@ -34,6 +34,7 @@ REMOVE_SOURCE_DISK = 'remove_source_disk'
 # recovery
 DESTROY_TARGET_COPY = 'destroy_target_copy'
 REMOVE_TARGET_CONFIG = 'remove_target_config'
+RESTORE_TARGET_CONFIG = 'restore_target_config'
 DROP_TARGET_DISK = 'drop_target_disk'
 START_SOURCE = 'start_source'
 
@@ -108,8 +109,10 @@ def recovery(name, done, failed, target_has_domain, source_has_domain, config_pa
 
     Once the domain has started on the target (``START_TARGET`` done) nothing is undone: it runs there, and
     what is left of the handover is finished by the next run. Before that: the target's copy of the domain
-    (``target_has_domain``) is destroyed, the config file written there removed, the volumes made there
-    removed, and the domain started here again unless it still runs (``source_has_domain``).
+    (``target_has_domain``) is destroyed, the config file written there removed (or, where it replaced one, the
+    earlier file, the ``previous`` text of the ``put_config`` action, put back; a file the move did not write is
+    left alone), the volumes made there removed, and the domain started here again unless it still runs
+    (``source_has_domain``).
     """
     kinds = [a.kind for a in done]
     if START_TARGET in kinds:
@@ -117,8 +120,16 @@ def recovery(name, done, failed, target_has_domain, source_has_domain, config_pa
     actions = []
     if target_has_domain:
         actions.append(Action(DESTROY_TARGET_COPY, 'destroy the copy of %s on %s' % (name, dst_label), name=name))
-    if 'put_config' in kinds:
-        actions.append(Action(REMOVE_TARGET_CONFIG, 'remove %s on %s' % (config_path, dst_label), path=config_path))
+    for action in done:
+        if action.kind != 'put_config':
+            continue
+        previous = action.params.get('previous')
+        if previous is None:
+            actions.append(Action(REMOVE_TARGET_CONFIG, 'remove %s on %s' % (action.path, dst_label), path=action.path))
+        else:
+            # force replaced a different file of that name: it is put back as it was
+            actions.append(Action(RESTORE_TARGET_CONFIG, 'put back the earlier %s on %s' % (action.path, dst_label),
+                                  path=action.path, text=previous))
     for action in done:
         if action.kind == PREPARE_DISK:
             actions.append(Action(DROP_TARGET_DISK, 'remove %s on %s again' % (disk_description(action.disk), dst_label),

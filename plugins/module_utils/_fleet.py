@@ -17,12 +17,21 @@ Every move is checked before any changes (:func:`_moves.plan_move`: Xen
 versions, bridges, memory on the target counting the moves before it, the
 name, disks that the target cannot open), and one problem fails the whole
 plan with every reason, so a run that cannot finish does not begin.
+
+A migration that did not finish (``NAME--incoming``, ``NAME--migratedaway``
+on a host) is read with :func:`_migrate.interrupted`, the rule xen_migrate
+recovers by: the plan sees the hosts as that recovery leaves them, and
+hands the recovery to the run of xen_migrate that continues the
+migration (the move from where it began, or a move of its own when the
+domain already runs where it went).  When no such run is in the plan, or
+the leftover is the only copy, the plan fails with the commands by hand.
 """
 
 from __future__ import annotations
 
 from ansible_collections.xenops.xen.plugins.module_utils._checks import list_of, mapping, whole_number
-from ansible_collections.xenops.xen.plugins.module_utils._migrate import domain_for_move, used_memory
+from ansible_collections.xenops.xen.plugins.module_utils._migrate import (MigrateError, domain_for_move, interrupted,
+                                                                          used_memory)
 from ansible_collections.xenops.xen.plugins.module_utils._moves import MoveError, plan_move
 from ansible_collections.xenops.xen.plugins.module_utils._placement import PlacementError, place
 
@@ -72,13 +81,51 @@ def _entries(hosts, fleet_domains):
     return listed
 
 
-def _running(hosts):
-    """domain name -> the hosts that run it (``xen_info`` domains of every host)."""
+def _running(running):
+    """domain name -> the hosts that run it (``running``: host -> its domains)."""
     where = {}
-    for host in sorted(hosts):
-        for name in (hosts[host].get('info') or {}).get('domains') or {}:
+    for host in sorted(running):
+        for name in running[host]:
             where.setdefault(name, []).append(host)
     return where
+
+
+def _recover(names, running, free):
+    """The interrupted migrations of ``names``: name -> :class:`_migrate.Interrupted`; ``running`` (host -> its
+    domains) and ``free`` (host -> MiB) updated to what their recovery leaves."""
+    found = {}
+    for name in sorted(names):
+        try:
+            rec = interrupted(name, dict((h, {'domains': running[h]}) for h in running), 'its config file')
+        except MigrateError as exc:
+            raise FleetError(str(exc))
+        if rec is None:
+            continue
+        found[name] = rec
+        after, freed = rec.after(dict((h, running[h]) for h in (rec.source, rec.target) if h is not None))
+        running.update(after)
+        for host, mib in freed.items():
+            free[host] += mib
+    return found
+
+
+def _recovery_move(rec, placed):
+    """How xen_migrate gets to recover ``rec`` when the plan places the domain on ``placed``.
+
+    None: the domain's own move in the plan does it (it begins where the migration began and goes where it went, or
+    anywhere when nothing is left there). A move of its own (``method: recover``, first in the plan) when the domain
+    already runs where the migration went: xen_migrate from where it began destroys the stale copy and hands the files
+    over. :class:`FleetError` with the commands by hand when no run of xen_migrate in the plan does it.
+    """
+    if rec.runs_on == rec.target:
+        commands = rec.commands
+        return {'name': rec.name, 'from': rec.source, 'to': rec.target, 'method': 'recover', 'memory': 0,
+                'recover': commands, 'notes': ['recover the interrupted move of %s: %s' % (rec.name, ', '.join(commands))],
+                'summary': '%s: %s -> %s (recover the interrupted move)' % (rec.name, rec.source, rec.target)}
+    if rec.recovered_by(rec.source, placed):
+        return None
+    why = 'and the fleet %s %s on %s' % ('keeps' if placed == rec.runs_on else 'puts', rec.name, placed)
+    raise FleetError(str(rec.refused(why)))
 
 
 def plan(hosts, fleet_domains=(), drain=(), reserve_mib=0, default_memory=256, allow_cold=False):
@@ -109,34 +156,32 @@ def plan(hosts, fleet_domains=(), drain=(), reserve_mib=0, default_memory=256, a
         owner[name] = host
     # a domain that will not run is no one's neighbour: avoiding it is satisfied wherever it is
     idle = set(e.get('name') for h, e in listed if e.get('state', 'running') in NOT_PLACED)
-    where = _running(hosts)
-    entries, domains = {}, []
+    listed = [(h, e) for h, e in listed if h is None or e.get('name') not in idle]
+    entries = dict((e.get('name'), e) for h, e in listed)
+    running = dict((h, dict((hosts[h].get('info') or {}).get('domains') or {})) for h in hosts)
+    free = dict((h, int(((hosts[h].get('info') or {}).get('host') or {}).get('free_memory_mib') or 0)) for h in hosts)
+    recovering = _recover(entries, running, free)
+    where = _running(running)
+    domains = []
     for host, entry in listed:
         name = entry.get('name')
-        if host is not None and name in idle:
-            continue
-        entries[name] = entry
         avoid = [] if name in idle else [a for a in _list(entry.get('avoid'), 'domain %s: avoid' % name) if a not in idle]
-        now = [used_memory(hosts[h]['info']['domains'][name]) for h in where.get(name, [])]
+        now = [used_memory(running[h][name]) for h in where.get(name, [])]
         domains.append({'name': name, 'memory': _memory(entry, default_memory, max(now or [0])), 'avoid': avoid,
                         'host': (None if host in drain else host) if host is not None else entry.get('host')})
     twice = sorted('%s (on %s)' % (n, ', '.join(h)) for n, h in where.items() if n in entries and len(h) > 1)
     if twice:
         raise FleetError('domains run on more than one host: %s; nothing was changed' % '; '.join(twice))
     memory = dict((d['name'], d['memory']) for d in domains)
-    free = {}
     view = {}
     for host in sorted(hosts):
-        info = hosts[host].get('info') or {}
-        facts = info.get('host') or {}
-        running = info.get('domains') or {}
-        free[host] = int(facts.get('free_memory_mib') or 0)
+        facts = (hosts[host].get('info') or {}).get('host') or {}
         view[host] = {'name': host, 'xen_version': facts.get('xen_version'), 'virt_caps': facts.get('virt_caps'),
                       'pvshim': facts.get('pvshim'),
                       'bridges': list(facts.get('bridges') or []), 'drbd': facts.get('drbd'),
-                      'domains': sorted(running)}
-    state = dict((h, {'free_mib': free[h], 'domains': dict(
-        (n, used_memory(f)) for n, f in ((hosts[h].get('info') or {}).get('domains') or {}).items())}) for h in hosts)
+                      'domains': sorted(running[host])}
+    state = dict((h, {'free_mib': free[h], 'domains': dict((n, used_memory(f)) for n, f in running[h].items())})
+                 for h in hosts)
     try:
         placed = place(domains, state, drain=drain, reserve_mib=reserve_mib)
     except PlacementError as exc:
@@ -149,13 +194,15 @@ def plan(hosts, fleet_domains=(), drain=(), reserve_mib=0, default_memory=256, a
         others = [entries[n] for n in [e.get('name') for h in sorted(hosts) for e in hosts[h].get('domains') or []]
                   + [e.get('name') for e in fleet_domains or ()] if placed.hosts.get(n) == host and n not in names]
         placement[host] = [_clean(e) for e in own + others]
-    moves, problems = [], []
-    pending = list(placed.moves)
+    # an interrupted migration is recovered first: by a move of its own, or by the domain's move (tried first)
+    moves = [m for m in (_recovery_move(rec, placed.hosts[n]) for n, rec in sorted(recovering.items())) if m]
+    problems = []
+    pending = sorted(placed.moves, key=lambda move: move[0] not in recovering)
     # a move may need the memory that another move frees on its target: retry until no move goes through
     while pending:
         problems, left = [], []
         for name, source, target in pending:
-            facts = hosts[source]['info']['domains'][name]
+            facts = running[source][name]
             # the figure placement counted (at least what it uses now, which xen_migrate checks again)
             domain = dict(domain_for_move(facts, shared=bool(entries[name].get('shared_disks'))), memory=memory[name])
             try:
@@ -169,7 +216,14 @@ def plan(hosts, fleet_domains=(), drain=(), reserve_mib=0, default_memory=256, a
             free[source] += domain['memory']
             view[target]['domains'].append(name)
             view[source]['domains'].remove(name)
-            moves.append(dict(move.as_dict(), memory=domain['memory']))
+            move = dict(move.as_dict(), memory=domain['memory'])
+            rec = recovering.get(name)
+            if rec is not None and rec.source == source:
+                move.update(recover=rec.commands, summary='%s: %s -> %s (%s, after recovering the interrupted move)' % (
+                    name, source, target, move['method']),
+                    notes=['recover the interrupted move of %s first: %s' % (name, ', '.join(rec.commands))]
+                    + move['notes'])
+            moves.append(move)
         if len(left) == len(pending):
             break
         pending = left

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import difflib
 import shlex
+from collections import namedtuple
 
 from ansible_collections.xenops.xen.plugins.module_utils import _cold
 from ansible_collections.xenops.xen.plugins.module_utils._moves import COLD, MIGRATION_SUFFIXES, MoveError, plan_move
@@ -148,8 +149,9 @@ def _handover(name, files, target_label):
     cfg = files['config_path']
     if files['source_config'] is not None and files['target_config'] != files['source_config']:
         replacing = ' (replacing a different one)' if files['target_config'] is not None else ''
+        # previous: what a failed cold move puts back (None: the file is removed again)
         actions.append(Action(PUT_CONFIG, 'write %s on %s%s' % (cfg, target_label, replacing), path=cfg,
-                              text=files['source_config']))
+                              text=files['source_config'], previous=files['target_config']))
     if files['source_autostart'] and not files['target_autostart']:
         actions.append(Action(LINK_AUTOSTART, 'link %s to %s on %s' % (files['auto_path'], cfg, target_label),
                               path=files['auto_path'], target=cfg))
@@ -203,7 +205,8 @@ def plan(name, source, target, files, shared_disks=False, missing_paths=(), cold
                                src_label, dst_label, remove_source_disks=cold.get('remove_source_disks', False))
         except _cold.ColdMoveError as exc:
             raise MigrateError(str(exc))
-        handover = _handover(name, dict(files, target_config=None), dst_label)
+        # a config file the same as ours already there is used as it is (and left there if the move is undone)
+        handover = _handover(name, files, dst_label)
         start = [a.kind for a in steps].index(_cold.START_TARGET)
         put = [a for a in handover if a.kind == PUT_CONFIG]
         return steps[:start] + put + [steps[start]] + [a for a in handover if a.kind != PUT_CONFIG] + steps[start + 1:]
@@ -287,21 +290,101 @@ def leftovers(name, source, target):
             for n in sorted(host['state']['domains']) if n in (name + INCOMING, name + MIGRATEDAWAY)]
 
 
+def _neither(name, stuck, steps, found, source_label, target_label, config):
+    """The leftover is the only copy: nothing is destroyed, the commands by hand are named."""
+    return MigrateError('an earlier migration of %s did not finish (%s) and %s runs on neither host; nothing was '
+                        'changed. By hand: %s, then start %s from %s on one host'
+                        % (name, ', '.join(stuck), name, ', '.join(by_hand(steps, source_label, target_label)), name,
+                           config), stuck=stuck, found=found, runs_on=None)
+
+
+class Interrupted(namedtuple('Interrupted', ('name', 'source', 'target', 'runs_on', 'steps', 'stuck', 'found'))):
+    """A migration of ``name`` from host ``source`` to host ``target`` (None: nothing of it there) that did not
+    finish: the ``steps`` of :func:`recovery` that clear what it left (``stuck``: ``['web--incoming on lab2']``),
+    the host that runs the domain after them (``runs_on``) and what each host has (``found``)."""
+
+    __slots__ = ()
+
+    def recovered_by(self, source, target):
+        """A run of xen_migrate that moves the domain from ``source`` to ``target`` recovers it first.
+
+        It reads only those two hosts and takes the ``--migratedaway`` copy for its own: it must run where the
+        interrupted migration began, towards the host with the ``--incoming`` copy (or any other host when there is none).
+        """
+        return source == self.source and target != source and self.target in (None, target)
+
+    @property
+    def commands(self):
+        """The steps as exact commands with their host: ``['xl destroy web--incoming on lab2', ...]``."""
+        return by_hand(self.steps, self.source, self.target)
+
+    def refused(self, why):
+        """:class:`MigrateError`: ``why`` no run of xen_migrate recovers it here (``'and this task ...'``)."""
+        route = 'from %s' % self.source + (' to %s' % self.target if self.target else '')
+        return MigrateError('an earlier migration of %s %s did not finish (%s) %s: xen_migrate recovers it only in a '
+                            'move %s; nothing was changed. By hand: %s'
+                            % (self.name, route, ', '.join(self.stuck), why, route, ', '.join(self.commands)),
+                            stuck=self.stuck, found=self.found)
+
+    def after(self, domains):
+        """``domains`` (host -> {name: facts}) as the steps leave them, and the MiB each destroyed copy frees there."""
+        hosts = {SOURCE: self.source, TARGET: self.target}
+        domains = dict((label, dict(domains[label])) for label in domains)
+        freed = {}
+        for step in self.steps:
+            label = hosts[step.host]
+            here = domains[label]
+            if step.kind in (DESTROY_TARGET, DESTROY_SOURCE):
+                freed[label] = freed.get(label, 0) + used_memory(here.pop(step.name))
+            elif step.kind == RENAME_SOURCE:
+                here[step.new] = dict(here.pop(step.old), name=step.new)
+            else:
+                here[step.name] = dict(here[step.name], state='running')
+        return domains, freed
+
+
+def interrupted(name, states, config_path):
+    """What a migration of ``name`` that did not finish left on the hosts: an :class:`Interrupted`, or None.
+
+    ``states``: host -> ``{'domains': {name: facts with 'state'}}`` (:meth:`Toolstack.state`, or what xen_info
+    reports).  The host with ``NAME--migratedaway`` (else the one that has ``NAME``) is where that migration began,
+    the one with ``NAME--incoming`` (else the other one with ``NAME``) where it went; :func:`recovery` decides as
+    after a failed ``xl migrate`` (the domain was running, so a ``--migratedaway`` copy runs again).  The only copy of
+    the domain is never destroyed, and copies on more than two hosts are not guessed at: :class:`MigrateError` then.
+    """
+    names = (name, name + INCOMING, name + MIGRATEDAWAY)
+    holding = dict((label, [n for n in names if n in states[label]['domains']]) for label in sorted(states))
+    holding = dict((label, held) for label, held in holding.items() if held)
+    away = [label for label, held in sorted(holding.items()) if name + MIGRATEDAWAY in held]
+    incoming = [label for label, held in sorted(holding.items()) if name + INCOMING in held]
+    if not away and not incoming:
+        return None
+    stuck = ['%s on %s' % (n, label) for label, held in sorted(holding.items()) for n in held if n != name]
+    found = dict((label, copies(name, states[label])) for label in states)
+    own = [label for label, held in sorted(holding.items()) if name in held and label not in incoming]
+    source = away[0] if away else (own[0] if own else None)
+    target = incoming[0] if incoming else next((label for label in own if label != source), None)
+    if len(away) > 1 or len(incoming) > 1 or source == target or set(holding) - set([source, target]):
+        raise MigrateError('an earlier migration of %s did not finish and left copies on %s (%s): check which one is '
+                           'right; nothing was changed' % (name, ', '.join(sorted(holding)), ', '.join(stuck)),
+                           stuck=stuck, found=found, runs_on=None)
+    empty = {'domains': {}}
+    steps, where = recovery(name, states.get(source, empty), states.get(target, empty), source, target)
+    if where is None:
+        raise _neither(name, stuck, steps, found, source, target, config_path)
+    return Interrupted(name, source, target, where, steps, stuck, found)
+
+
 def leftover_recovery(name, source, target, config_path):
     """A later run that finds a leftover of an interrupted migration: the steps of :func:`recovery` ([] for none).
 
-    Decided as after a failed ``xl migrate`` (the domain was running, so a ``--migratedaway`` copy runs again),
-    except that the only copy of the domain is never destroyed: :class:`MigrateError` names the commands then.
+    Decided by :func:`interrupted` (the domain was running, so a ``--migratedaway`` copy runs again; the only copy of
+    the domain is never destroyed); :class:`MigrateError` names the commands when this run cannot recover it.
     """
-    stuck = leftovers(name, source, target)
-    if not stuck:
-        return []
     src_label, dst_label = source['label'], target['label']
-    steps, where = recovery(name, source['state'], target['state'], src_label, dst_label)
-    if where is None:
-        found = {src_label: copies(name, source['state']), dst_label: copies(name, target['state'])}
-        raise MigrateError('an earlier migration of %s did not finish (%s) and %s runs on neither host; nothing was '
-                           'changed. By hand: %s, then start %s from %s on one host'
-                           % (name, ', '.join(stuck), name, ', '.join(by_hand(steps, src_label, dst_label)), name,
-                              config_path), stuck=stuck, found=found, runs_on=None)
-    return steps
+    found = interrupted(name, {src_label: source['state'], dst_label: target['state']}, config_path)
+    if found is None:
+        return []
+    if not found.recovered_by(src_label, dst_label):
+        raise found.refused('and this task moves %s from %s to %s' % (name, src_label, dst_label))
+    return found.steps

@@ -286,6 +286,7 @@ class Migration(object):
                            self.config_path, self.label)
         handlers = {c.DESTROY_TARGET_COPY: lambda a: self.dst_xl.destroy(a.name),
                     c.REMOVE_TARGET_CONFIG: lambda a: self.remote.run(['rm', '-f', '--', a.path]),
+                    c.RESTORE_TARGET_CONFIG: self._put_config,
                     c.DROP_TARGET_DISK: self._drop_target_disk,
                     c.START_SOURCE: lambda a: self.local.run(['xl', 'create', a.path], cwd='/dev')}
         done, failed = _recover(steps, handlers)

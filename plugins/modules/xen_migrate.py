@@ -29,8 +29,10 @@ description:
     domain is started on the target from the same config file. Refused before anything changes when the target
     already has one of the paths (nothing is overwritten), lacks the volume group or its free space, or a disk is
     a partition or another device. The disks here are kept unless O(remove_source_disks=true).
-  - When a cold move fails before the domain runs on the target, the copy on the target, the config file and the
-    volumes made there are removed and the domain is started here again; the task fails and says so.
+  - When a cold move fails before the domain runs on the target, the copy on the target and the volumes made there
+    are removed, the config file the move wrote there is removed (a config file that was there before is left as
+    it was, or put back when O(force=true) had replaced it), and the domain is started here again; the task fails
+    and says so.
   - After the migration the domain's config file and autostart link are written on the target and then removed
     here, so that only the target starts the domain at boot. A domain that already runs on the target only gets
     what is missing of that, so a move cut off after the migration is finished by the next run.

@@ -92,3 +92,17 @@ def test_failed_shutdown_of_a_domain_that_went_away_starts_it_again():
                                             ('0 block special file\n', ('block special file', 0))])
 def test_parse_stat(text, expected):
     assert c.parse_stat(text) == expected
+
+
+@pytest.mark.parametrize('previous, kind, description', [
+    (None, c.REMOVE_TARGET_CONFIG, 'remove /etc/xen/mail.cfg on lab2'),
+    ('name = "mail"\nmemory = 512\n', c.RESTORE_TARGET_CONFIG, 'put back the earlier /etc/xen/mail.cfg on lab2'),
+])
+def test_config_file_written_on_the_target_is_removed_or_the_earlier_one_put_back(previous, kind, description):
+    done, failed = done_until(c.START_TARGET)
+    done.append(Action('put_config', 'write /etc/xen/mail.cfg on lab2', path='/etc/xen/mail.cfg',
+                       text='name = "mail"\n', previous=previous))
+    steps = c.recovery('mail', done, failed, False, False, '/etc/xen/mail.cfg', 'lab2')
+    assert (steps[0].kind, steps[0].description) == (kind, description)
+    if previous is not None:
+        assert steps[0].text == previous

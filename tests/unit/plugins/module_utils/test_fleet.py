@@ -20,6 +20,7 @@ import labdata
 
 from ansible_collections.xenops.xen.plugins.module_utils import _xl
 from ansible_collections.xenops.xen.plugins.module_utils._fleet import FleetError, plan
+from ansible_collections.xenops.xen.plugins.module_utils._migrate import used_memory
 
 LONG = json.loads(labdata.text('xl_list_l.json'))
 PLAIN = json.loads(labdata.text('xl_list.json'))['stdout']
@@ -253,3 +254,85 @@ def test_input_of_the_wrong_shape_is_named(hosts, kwargs, message):
     with pytest.raises(FleetError) as exc:
         plan(hosts, **kwargs)
     assert message in str(exc.value)
+
+
+# -- a migration that did not finish: xl left web--migratedaway on the source and/or web--incoming on the target
+
+def leftover(host_info, name, new_name, state='paused'):
+    """``host_info`` with its domain ``name`` shown as xl shows it during a migration (``new_name``, ``state``)."""
+    host_info = copy.deepcopy(host_info)
+    facts = host_info['domains'].pop(name)
+    host_info['domains'][new_name] = dict(facts, name=new_name, state=state)
+    return host_info
+
+
+WEB_FACTS = info('web')['domains']['web']
+HANDSHAKE = ['xl destroy web--incoming on lab2', 'xl rename web--migratedaway web on lab1', 'xl unpause web on lab1']
+
+
+def interrupted(lab1_domains=(NEWS,), lab2_domains=(WEB,), lab1=('web--migratedaway', 'paused'),
+                lab2=('web--incoming', 'paused'), **kw):
+    """lab1 ran news and web, lab2 nothing; then the migration of web from lab1 to lab2 was cut off."""
+    lab1_info = leftover(info('news', 'web'), 'web', *lab1) if lab1 else info('news')
+    lab2_info = info(free=1200 - used_memory(WEB_FACTS))
+    if lab2:
+        lab2_info['domains'][lab2[0]] = dict(WEB_FACTS, name=lab2[0], state=lab2[1])
+    return plan(fleet(lab1_domains, lab2_domains, lab1=lab1_info, lab2=lab2_info), **kw)
+
+
+@pytest.mark.parametrize('kw', [{}, {'lab1_domains': [NEWS, WEB], 'lab2_domains': [], 'drain': ['lab1']}])
+def test_interrupted_move_is_recovered_by_xen_migrate_then_made(kw):
+    """The move that continues it (from the host with web--migratedaway) recovers, as xen_migrate does, then moves."""
+    result = interrupted(**kw)
+    web = [m for m in result['moves'] if m['name'] == 'web']
+    assert web == [{'name': 'web', 'from': 'lab1', 'to': 'lab2', 'method': 'live', 'memory': used_memory(WEB_FACTS),
+                    'recover': HANDSHAKE,
+                    'notes': ['recover the interrupted move of web first: ' + ', '.join(HANDSHAKE)],
+                    'summary': 'web: lab1 -> lab2 (live, after recovering the interrupted move)'}]
+    # the memory web--incoming holds on lab2 is free once it is destroyed
+    assert result['hosts']['lab2']['free_mib'] == 1200 - sum(m['memory'] for m in result['moves'])
+
+
+def test_stale_incoming_copy_on_the_target_no_longer_blocks_the_move():
+    """web still runs on lab1 under its name; lab2 has the web--incoming that never ran."""
+    result = interrupted(lab1=('web', 'running'))
+    assert result['moves'][0]['recover'] == ['xl destroy web--incoming on lab2']
+    assert result['moves'][0]['summary'] == 'web: lab1 -> lab2 (live, after recovering the interrupted move)'
+
+
+def test_interrupted_move_that_went_through_gets_the_stale_source_copy_destroyed():
+    """lab2 runs web under its name: nothing moves, xen_migrate from lab1 destroys the stale copy there and hands the
+    config file over."""
+    result = interrupted(lab2=('web', 'running'))
+    assert result['moves'] == [{'name': 'web', 'from': 'lab1', 'to': 'lab2', 'method': 'recover', 'memory': 0,
+                                'recover': ['xl destroy web--migratedaway on lab1'],
+                                'notes': ['recover the interrupted move of web: xl destroy web--migratedaway on lab1'],
+                                'summary': 'web: lab1 -> lab2 (recover the interrupted move)'}]
+    assert result['hosts']['lab1']['free_mib'] == info('news', 'web')['host']['free_memory_mib'] + used_memory(WEB_FACTS)
+
+
+def test_interrupted_move_that_went_through_is_recovered_before_the_domain_moves_back():
+    """The inventory lists web for lab1 again: the stale copy on lab1 goes first, then web moves back."""
+    result = interrupted(lab1_domains=[NEWS, WEB], lab2_domains=[], lab2=('web', 'running'))
+    moves = [(m['from'], m['to'], m['method']) for m in result['moves']]
+    assert moves == [('lab1', 'lab2', 'recover'), ('lab2', 'lab1', 'live')]
+    assert 'recover' not in result['moves'][1]
+
+
+def test_interrupted_move_that_no_move_of_the_plan_recovers_is_refused_with_the_commands():
+    """The inventory lists web for lab1 again, where its paused web--migratedaway is: xen_migrate recovers only in
+    a move from lab1 to lab2, and the plan has none."""
+    with pytest.raises(FleetError) as exc:
+        interrupted(lab1_domains=[NEWS, WEB], lab2_domains=[])
+    assert str(exc.value) == (
+        'an earlier migration of web from lab1 to lab2 did not finish (web--migratedaway on lab1, web--incoming on '
+        'lab2) and the fleet keeps web on lab1: xen_migrate recovers it only in a move from lab1 to lab2; nothing was '
+        'changed. By hand: ' + ', '.join(HANDSHAKE))
+
+
+def test_incoming_copy_that_is_the_only_one_left_is_refused_with_the_commands():
+    with pytest.raises(FleetError) as exc:
+        interrupted(lab1=None)
+    assert str(exc.value) == (
+        'an earlier migration of web did not finish (web--incoming on lab2) and web runs on neither host; nothing '
+        'was changed. By hand: xl destroy web--incoming on lab2, then start web from its config file on one host')

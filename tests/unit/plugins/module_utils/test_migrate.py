@@ -83,6 +83,43 @@ def test_leftover_recovery_never_destroys_the_only_copy():
     assert 'By hand: xl destroy web--incoming on lab2, then start web from /etc/xen/web.cfg on one host' in err.value.msg
 
 
+def test_leftover_this_run_cannot_recover_is_refused_with_the_commands():
+    """web went from lab2 to lab1 and runs there; lab2 still has web--migratedaway. Moving web from lab1 to lab2
+    reads the copy on its target, where its recovery does not look: it names the run that does, and the command."""
+    with pytest.raises(m.MigrateError) as err:
+        m.leftover_recovery('web', host('lab1', web='running'), host('lab2', web__migratedaway='paused'),
+                            '/etc/xen/web.cfg')
+    assert err.value.msg == (
+        'an earlier migration of web from lab2 to lab1 did not finish (web--migratedaway on lab2) and this task moves '
+        'web from lab1 to lab2: xen_migrate recovers it only in a move from lab2 to lab1; nothing was changed. By '
+        'hand: xl destroy web--migratedaway on lab2')
+
+
+def test_interrupted_across_hosts_and_the_hosts_after_its_recovery():
+    states = {'lab1': state(web__migratedaway='paused', news='running'), 'lab2': state(web__incoming='paused'),
+              'lab3': state(dns='running')}
+    for facts in [f for s in states.values() for f in s['domains'].values()]:
+        facts.update(memory_mib=96, current_memory_mib=64)
+    found = m.interrupted('web', states, '/etc/xen/web.cfg')
+    assert (found.source, found.target, found.runs_on) == ('lab1', 'lab2', 'lab1')
+    assert found.stuck == ['web--migratedaway on lab1', 'web--incoming on lab2']
+    assert found.recovered_by('lab1', 'lab2') and not found.recovered_by('lab1', 'lab3')
+    assert not found.recovered_by('lab2', 'lab1')
+    domains, freed = found.after(dict((h, states[h]['domains']) for h in ('lab1', 'lab2')))
+    assert sorted(domains['lab1']) == ['news', 'web'] and domains['lab1']['web']['state'] == 'running'
+    assert domains['lab2'] == {} and freed == {'lab2': 96}
+    # what was read is left as it was
+    assert 'web--migratedaway' in states['lab1']['domains']
+    assert m.interrupted('news', states, '/etc/xen/news.cfg') is None
+
+
+def test_interrupted_with_copies_on_three_hosts_is_not_guessed_at():
+    states = {'lab1': state(web__migratedaway='paused'), 'lab2': state(web__incoming='paused'),
+              'lab3': state(web='running')}
+    with pytest.raises(m.MigrateError, match='left copies on lab1, lab2, lab3 .*check which one is right'):
+        m.interrupted('web', states, '/etc/xen/web.cfg')
+
+
 @pytest.mark.parametrize('target_config, force, replaced', [
     (None, False, None), ('name = "web"\n', False, None),
     ('name = "web"\nmemory = 512\n', True, {

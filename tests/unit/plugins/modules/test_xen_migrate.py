@@ -484,6 +484,48 @@ def test_cold_move_with_a_bad_copy_is_undone_and_the_domain_started_here_again(d
     assert os.path.exists(str(dirs / 'web.cfg')) and os.path.islink(str(dirs / 'auto' / 'web.cfg'))
 
 
+def put_config(dirs, text):
+    """The write of web.cfg on lab2 (to a new file, moved into place) with ``text``."""
+    return remote("sh -c 'mkdir -p \"$(dirname \"$1\")\" && cat > \"$1.xenops-new\" && mv -f \"$1.xenops-new\" \"$1\"' "
+                  "sh %s" % (dirs / 'web.cfg'), data=text)
+
+
+def failed_start_undone(dirs, target_config, undo_config):
+    """A cold move whose xl create on lab2 fails, with ``target_config`` on lab2 before, undone with ``undo_config``."""
+    stopped = (long_of('news'), plain_of('news'))
+    create = remote('cd /dev && xl create %s' % (dirs / 'web.cfg'), rc=1, err='libxl: error: cannot start web\n')
+    written = [put_config(dirs, 'name = "web"\n')] if target_config != 'name = "web"\n' else []
+    return (local_state(*WITH_DISK) + remote_state(*EMPTY) + remote_reads() + file_reads(dirs, config=target_config)
+            + cold_reads(dirs) + [COLD_PREPARE, COLD_STOP] + copy_calls() + written + [create]
+            + local_state(*stopped) + remote_state(*EMPTY) + undo_config
+            + [remote('lvremove -f %s' % WEB_ROOT), Call(['xl', 'create', str(dirs / 'web.cfg')])])
+
+
+def test_failed_cold_move_puts_back_the_config_file_that_force_replaced_on_the_target(dirs):
+    theirs = 'name = "web"\nmemory = 512\n'
+    calls = failed_start_undone(dirs, theirs, [put_config(dirs, theirs)])
+    result, failed, seen = run_module(xen_migrate.main, args(dirs, cold=True, force=True), calls=calls)
+    assert failed is True
+    assert result['recovery'] == ['put back the earlier %s on lab2' % (dirs / 'web.cfg'),
+                                  'remove vg_xen/web-root on lab2 again', 'start web here again'], result['msg']
+    assert result['runs_on'] == 'lab1'
+
+
+def test_failed_cold_move_leaves_the_same_config_file_that_was_on_the_target(dirs):
+    calls = failed_start_undone(dirs, 'name = "web"\n', [])
+    result, failed, seen = run_module(xen_migrate.main, args(dirs, cold=True), calls=calls)
+    assert failed is True
+    assert result['recovery'] == ['remove vg_xen/web-root on lab2 again', 'start web here again'], result['msg']
+    assert not [argv for argv in seen if 'rm' in argv[-1].split()]
+
+
+def test_failed_cold_move_removes_the_config_file_it_wrote_on_the_target(dirs):
+    calls = failed_start_undone(dirs, None, [remote('rm -f -- %s' % (dirs / 'web.cfg'))])
+    result, failed, seen = run_module(xen_migrate.main, args(dirs, cold=True), calls=calls)
+    assert failed is True
+    assert result['recovery'][0] == 'remove %s on lab2' % (dirs / 'web.cfg'), result['msg']
+
+
 def test_cold_move_that_does_not_shut_down_in_time_leaves_the_domain_running(dirs):
     calls = (reads(dirs) + [COLD_PREPARE, Call(COLD_STOP.argv, rc=124)]
              + local_state(*WITH_DISK) + remote_state(*EMPTY) + [remote('lvremove -f %s' % WEB_ROOT)])
