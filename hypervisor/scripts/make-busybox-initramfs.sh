@@ -1,6 +1,7 @@
 #!/bin/sh
 # Build a tiny initramfs whose /init mounts proc and sys and sleeps forever: enough for
-# a domU that boots the dom0's own kernel. Needs busybox-static. Run inside the guest.
+# a domU that boots the dom0's own kernel. Needs busybox-static, and on Debian 13 (modules .ko.xz, a zstd
+# bzImage) xz-utils and zstd. Run inside the guest.
 # `xl shutdown` / `xl reboot` work: the guest kernel runs /sbin/poweroff or /sbin/reboot,
 # which power off at once, unless the kernel command line has xenops_ignore_shutdown (a
 # guest that ignores shutdown requests, for tests of shutdown timeouts).
@@ -114,17 +115,22 @@ mv "$OUT.tmp" "$OUT"
 ln -sf "$kernel" "$(dirname "$OUT")/vmlinuz"
 # PVH guests cannot boot a bzImage: they need the uncompressed ELF vmlinux inside it
 python3 - "$kernel" "$(dirname "$OUT")/vmlinux" <<'PY'
-import gzip, lzma, sys, zlib
+import gzip, lzma, subprocess, sys, zlib
 data = open(sys.argv[1], "rb").read()
-for magic, kind in ((b"\xfd7zXZ\x00", "xz"), (b"\x1f\x8b\x08", "gzip")):
+# Debian 12 compresses its kernel with xz, Debian 13 with zstd (Python has no zstd module: the zstd command)
+for magic, kind in ((b"\xfd7zXZ\x00", "xz"), (b"\x28\xb5\x2f\xfd", "zstd"), (b"\x1f\x8b\x08", "gzip")):
     pos = data.find(magic)
     while pos >= 0:
         try:
             if kind == "xz":
                 out = lzma.LZMADecompressor().decompress(data[pos:])
+            elif kind == "zstd":
+                # the data after the frame makes zstd exit non-zero; what it wrote before is the kernel
+                out = subprocess.run(["zstd", "-dcq"], input=data[pos:], stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, check=False).stdout
             else:
                 out = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(data[pos:])
-        except (lzma.LZMAError, zlib.error, EOFError):
+        except (lzma.LZMAError, zlib.error, EOFError, OSError):
             out = b""
         if out[:4] == b"\x7fELF":
             open(sys.argv[2], "wb").write(out)

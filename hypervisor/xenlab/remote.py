@@ -93,7 +93,8 @@ class Remote(object):
         ``ssh``: the domains also run dropbear for root with the host's own authorized keys (the lab key).
         """
         self.push("make-busybox-initramfs.sh", "/usr/local/sbin/xenops-make-busybox-initramfs")
-        packages = "busybox-static dropbear-bin" if ssh else "busybox-static"
+        # xz-utils: Debian 13's modules are .ko.xz; zstd: its bzImage is zstd-compressed (the PVH vmlinux)
+        packages = "busybox-static xz-utils zstd" + (" dropbear-bin" if ssh else "")
         # dpkg-query -W also succeeds for a package dpkg merely knows of: ask for its status
         self.must("missing=; for p in %s; do dpkg-query -W -f='${Status}' $p 2>/dev/null | grep -q 'ok installed' || "
                   "missing=\"$missing $p\"; done; [ -z \"$missing\" ] || (apt-get update -qq && "

@@ -42,6 +42,8 @@ options:
         from source). The module refuses, before any change, such a domain where the host has no shim.
       - A shim domain migrates live with hardware-assisted paging (C(hap) in C(xl info)'s C(virt_caps)), where
         a plain PV domain needs shadow paging, which Debian's current Xen builds no longer have.
+      - The shim and the kernel share the domain's memory - Debian 13's kernel in the shim booted with 512 MiB and
+        not with 256 MiB (the shim panics with "Not enough RAM for domain 0 allocation").
     type: bool
   kernel:
     description:
