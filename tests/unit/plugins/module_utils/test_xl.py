@@ -551,8 +551,8 @@ def test_a_domain_in_the_pv_shim_is_a_pvh_domain_with_pvshim():
     facts = config_facts(parse_list_long(SHIM_LIST_LONG)[0])
     assert (facts['name'], facts['type'], facts['pvshim']) == ('shim1', 'pvh', True)
     # xl keeps the PV kernel the shim boots as the domain's kernel
-    assert (facts['kernel'], facts['ramdisk']) == ('/var/lib/xenops-lab/vmlinuz',
-                                                  '/var/lib/xenops-lab/busybox-initramfs.cpio.gz')
+    assert (facts['kernel'], facts['ramdisk']) == (
+        '/var/lib/xenops-lab/vmlinuz', '/var/lib/xenops-lab/busybox-initramfs.cpio.gz')
     assert [config_facts(e)['pvshim'] for e in parse_list_long(LIST_LONG)] == [False] * len(parse_list_long(LIST_LONG))
 
 
