@@ -256,3 +256,12 @@ def test_execution_environment_installs_the_tarball_of_this_version():
         assert meta['dependencies'][key] == name and os.path.exists(os.path.join(ROOT, name))
     with open(os.path.join(ROOT, 'requirements.txt')) as f:
         assert [line.split('>')[0] for line in f if line.strip() and not line.startswith('#')] == ['netaddr']
+
+
+def test_the_action_group_names_every_module():
+    """module_defaults: {group/xenops.xen.xen: ...} reaches every module of the collection."""
+    with open(os.path.join(ROOT, 'meta', 'runtime.yml')) as f:
+        runtime = yaml.safe_load(f)
+    modules = sorted(n[:-3] for n in os.listdir(os.path.join(ROOT, 'plugins', 'modules')) if n.endswith('.py')
+                     and not n.startswith('_'))
+    assert runtime['action_groups']['xen'] == modules
