@@ -27,7 +27,7 @@ import re
 
 from ansible_collections.xenops.xen.plugins.module_utils import _plan
 from ansible_collections.xenops.xen.plugins.module_utils._files import write_new
-from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError
+from ansible_collections.xenops.xen.plugins.module_utils._runner import CommandError, missing_program_message
 
 MODPROBE = 'modprobe'
 WRITE = 'write'
@@ -366,6 +366,9 @@ def converge(drbd, params, hostname, check_mode=False, diff=False):
                 raise DrbdError('disk %s does not exist (make the volume first, for example with '
                                 'xenops.xen.xen_lv, on both hosts)' % params['disk'])
     actions = plan(params, hostname, config_text, proc_text, signature)
+    if actions and drbd.runner.find('drbdadm') is None:
+        # before any change, and in check mode too: the plan could not be carried out here
+        raise DrbdError(missing_program_message('drbdadm') + ': install it on both hosts of the resource')
     if not check_mode:
         _plan.apply(actions, HANDLERS, (drbd,), errors=(CommandError, OSError, DrbdError))
     minor = params.get('minor') if params.get('state', 'present') == 'present' else _minor_of(config_text)

@@ -126,3 +126,15 @@ def test_check_mode_before_the_volume_exists_plans_a_new_one(host):
     assert seen == [] and result['changed'] is True
     assert result['actions'][:3] == ['write %s' % host['config'], 'create DRBD metadata on %s-new' % host['disk'],
                                      'bring resource c2-data up (/dev/drbd0)']
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_a_host_without_drbd_utils_is_refused_before_any_change(host, check_mode):
+    host['proc'] = [None]
+    result, failed, seen = run_module(xen_drbd.main, host['args'], calls=[blkid(host['disk'])], check_mode=check_mode,
+                                      missing=('drbdadm',))
+    assert failed is True
+    assert result['msg'] == ('drbdadm is not installed on this host (Debian package drbd-utils): install it on both '
+                             'hosts of the resource')
+    assert [argv[0] for argv in seen] == ['blkid']
+    assert not host['config'].exists()

@@ -62,7 +62,7 @@ class CommandScript(object):
         return call.rc, call.out, call.err
 
 
-def run_module(main, args, calls=(), check_mode=False, diff=False):
+def run_module(main, args, calls=(), check_mode=False, diff=False, missing=()):
     """Run ``main()`` with ``args``; return (result dict, failed flag, commands seen)."""
     script = CommandScript(calls)
     module_args = dict(args)
@@ -84,7 +84,7 @@ def run_module(main, args, calls=(), check_mode=False, diff=False):
             mock.patch.object(basic.AnsibleModule, 'fail_json', fail_json), \
             mock.patch.object(basic.AnsibleModule, 'run_command', run_command), \
             mock.patch.object(basic.AnsibleModule, 'get_bin_path',
-                              lambda module, name, *a, **kw: name):
+                              lambda module, name, *a, **kw: None if name in missing else name):
         with pytest.raises(ModuleExit) as exc:
             main()
     leftover = script.expected
