@@ -42,6 +42,27 @@ def busybox_cfg(name, *lines):
         'extra = "console=hvc0 quiet"', "memory = 96", "vcpus = 1"] + list(lines))
 
 
+def busybox_fleet_group_vars(**extra):
+    """group_vars of a two-host lab fleet of busybox PVH domains: the lab's own host settings (grub: dom0 memory,
+    serial console, timeouts under emulation), networkd, migrations over the shared lab network, the lab's second
+    disk (drive d1) as vg_xen; ``extra`` on top."""
+    with open(os.path.join(REPO, "playbooks", "inventory", "group_vars", "xen_hosts.yml")) as fh:
+        group = yaml.safe_load(fh)
+    group.update({
+        "network_backend": "systemd-networkd",
+        "domains_kernel": BUSYBOX_VMLINUX,
+        "domains_ramdisk": BUSYBOX_RAMDISK,
+        "domains_disks": [],
+        "domains_os": "none",
+        "domains_type": "pvh",
+        "domains_boot_settle": 5,
+        "fleet_migration_address": "{{ xenops_lab_shared_ip }}",
+        "storage_pvs": ["/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_d1"],
+    })
+    group.update(extra)
+    return group
+
+
 def ensure_collection():
     """The collection symlink under .tmp/collections that ANSIBLE_COLLECTIONS_PATH points at."""
     link = os.path.join(COLLECTIONS, "ansible_collections", "xenops", "xen")

@@ -89,22 +89,8 @@ class Fleet(object):
         self.lan = {}
 
     def write_group_vars(self, extra):
-        # the lab's own host settings (grub: dom0 memory, serial console, timeouts under emulation)
-        with open(os.path.join(REPO, "playbooks", "inventory", "group_vars", "xen_hosts.yml")) as fh:
-            group = yaml.safe_load(fh)
-        group.update({
-            "network_backend": "systemd-networkd",
-            "domains_kernel": labkit.BUSYBOX_VMLINUX,
-            "domains_ramdisk": labkit.BUSYBOX_RAMDISK,
-            "domains_disks": [],
-            "domains_os": "none",
-            "domains_type": "pvh",
-            "domains_boot_settle": 5,
-            "fleet_migration_address": "{{ xenops_lab_shared_ip }}",
-            # the lab's second disk (drive d1) becomes vg_xen, for c1's volume
-            "storage_pvs": ["/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_d1"],
-        })
-        group.update(extra)
+        # (vg_xen on the lab's second disk is for c1's volume)
+        group = labkit.busybox_fleet_group_vars(**extra)
         self.extra = dict(extra)
         with open(os.path.join(self.vars_dir, "group_vars", "xen_hosts.yml"), "w") as fh:
             yaml.safe_dump(group, fh)

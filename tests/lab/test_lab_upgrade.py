@@ -90,21 +90,8 @@ class Fleet(object):
             os.makedirs(os.path.join(self.vars_dir, sub))
         with open(os.path.join(self.vars_dir, "hosts.yml"), "w") as fh:
             yaml.safe_dump({"all": {"children": {"xen_hosts": {"hosts": {"lab1": None, "lab2": None}}}}}, fh)
-        with open(os.path.join(REPO, "playbooks", "inventory", "group_vars", "xen_hosts.yml")) as fh:
-            group = yaml.safe_load(fh)
-        group.update({
-            "network_backend": "systemd-networkd",
-            "domains_kernel": labkit.BUSYBOX_VMLINUX,
-            "domains_ramdisk": labkit.BUSYBOX_RAMDISK,
-            "domains_disks": [],
-            "domains_os": "none",
-            "domains_type": "pvh",
-            "domains_boot_settle": 5,
-            "fleet_migration_address": "{{ xenops_lab_shared_ip }}",
-            # u3's disk is local: it moves cold; and so does a domain whose live move the Xen versions forbid
-            "fleet_cold_moves": True,
-            "storage_pvs": ["/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_d1"],
-        })
+        # u3's disk is local: it moves cold; and so does a domain whose live move the Xen versions forbid
+        group = labkit.busybox_fleet_group_vars(fleet_cold_moves=True)
         with open(os.path.join(self.vars_dir, "group_vars", "xen_hosts.yml"), "w") as fh:
             yaml.safe_dump(group, fh)
         for host in HOSTS:
